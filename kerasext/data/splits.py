@@ -1,0 +1,88 @@
+"""Stratified, seeded, disjoint splits and folds, as index arrays."""
+
+import numpy as np
+
+
+def stratified_split(labels, fractions=(0.8, 0.1, 0.1), seed=0):
+    """Splits example indices into train / validation / test, stratified by class.
+
+    Args:
+        labels: integer class ids, shape `(N,)`.
+        fractions: `(train, validation, test)`, each > 0, summing to 1.
+            Defaults to `(0.8, 0.1, 0.1)`.
+        seed: the shuffle seed; the same seed gives the same split. Defaults to `0`.
+
+    Returns:
+        Three sorted, disjoint int64 index arrays covering every example once.
+
+    Raises:
+        ValueError: if the fractions are not three positive numbers summing to 1, or a
+            split would be too small to hold one example of every class.
+    """
+    from sklearn.model_selection import train_test_split
+
+    fractions = check_fractions(fractions)
+    labels = np.asarray(labels)
+    index = np.arange(len(labels))
+    try:
+        rest, test = train_test_split(
+            index, test_size=fractions[2], stratify=labels, random_state=seed
+        )
+        train, validation = train_test_split(
+            rest,
+            test_size=fractions[1] / (fractions[0] + fractions[1]),
+            stratify=labels[rest],
+            random_state=seed,
+        )
+    except ValueError as error:  # sklearn: a split smaller than the number of classes, ...
+        raise ValueError(
+            f"Cannot split {len(labels)} examples of {len(np.unique(labels))} classes "
+            f"stratified into fractions {fractions}: {error}"
+        ) from None
+    return np.sort(train), np.sort(validation), np.sort(test)
+
+
+def kfold_indices(labels, k, seed=0):
+    """Stratified k-fold: a list of `k` (train, validation) index-array pairs.
+
+    Every example is in exactly one validation fold.
+
+    Raises:
+        ValueError: if `k < 2` or `k` exceeds the number of examples of the smallest class.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = np.asarray(labels)
+    counts = np.bincount(labels)
+    smallest = int(counts[counts > 0].min()) if counts.size else 0
+    if not isinstance(k, (int, np.integer)) or k < 2 or k > smallest:
+        raise ValueError(
+            f"`k` must be an int from 2 to the size of the smallest class ({smallest}). "
+            f"Received: k={k!r}"
+        )
+    folds = StratifiedKFold(n_splits=int(k), shuffle=True, random_state=seed)
+    return [(np.sort(a), np.sort(b)) for a, b in folds.split(np.zeros(len(labels)), labels)]
+
+
+def check_fractions(fractions):
+    """Returns `fractions` as a tuple of three floats, or raises a `ValueError`."""
+    try:
+        values = tuple(float(f) for f in fractions)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"`split` must be three numbers (train, validation, test). Received: {fractions!r}"
+        ) from None
+    if len(values) != 3:
+        raise ValueError(
+            f"`split` must be three fractions (train, validation, test). Received: {fractions!r}"
+        )
+    if min(values) <= 0:
+        names = ("train", "validation", "test")
+        empty = [n for n, v in zip(names, values) if v <= 0]
+        raise ValueError(
+            f"`split` leaves the {' and '.join(empty)} split empty: every fraction must be "
+            f"> 0. Received: split={fractions!r}"
+        )
+    if abs(sum(values) - 1.0) > 1e-6:
+        raise ValueError(f"`split` fractions must sum to 1. Received: {fractions!r} (sum {sum(values):g})")
+    return values
