@@ -64,7 +64,7 @@ def check_labels(y, num_classes=None, name="labels"):
         if bad.size:
             raise ValueError(
                 f"`{name}` must be integer class ids. Received: non-integer value "
-                f"{y[bad[0]]!r} at index {bad[0]} ({bad.size} such values)"
+                f"{y[bad[0]].item()!r} at index {bad[0]} ({bad.size} such values)"
             )
     y = y.astype(np.int64)
     _check_range(y, num_classes, name)
@@ -155,7 +155,7 @@ def check_targets(model, targets):
 
 def _check_numeric_finite(y, name):
     if y.dtype.kind in "USO":
-        example = y.flat[0] if y.size else ""
+        example = (y.reshape(-1)[:1].tolist() or [""])[0]  # a plain Python value for the message
         raise ValueError(
             f"`{name}` must be numeric. Received: dtype {y.dtype} (e.g. {example!r}). "
             "Map class names to integer ids first, e.g. with "

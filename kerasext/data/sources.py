@@ -89,16 +89,17 @@ def _npz(path):
         raise ValueError(f"`dataset` file does not exist. Received: {path}")
     try:
         with np.load(path, allow_pickle=False) as data:
-            keys = set(data.files)
-            if not {"x", "y"} <= keys:
-                raise ValueError(
-                    f"An .npz data set needs arrays `x` and `y`. Received: {path} with "
-                    f"keys {sorted(keys)}"
-                )
-            x, y = data["x"], data["y"]
-            classes = list(map(str, data["classes"])) if "classes" in keys else None
-    except (OSError, EOFError) as error:  # not a zip, truncated, ...
-        raise ValueError(f"Cannot read {path} as .npz: {error}") from None
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, EOFError, ValueError, AttributeError) as error:  # not a zip, a pickle, ...
+        reason = (str(error).splitlines() or [type(error).__name__])[0][:120]
+        raise ValueError(f"Cannot read {path} as .npz: {reason}") from None
+    if not {"x", "y"} <= set(arrays):
+        raise ValueError(
+            f"An .npz data set needs arrays `x` and `y`. Received: {path} with "
+            f"keys {sorted(arrays)}"
+        )
+    x, y = arrays["x"], arrays["y"]
+    classes = list(map(str, arrays["classes"])) if "classes" in arrays else None
     if len(x) != len(y):
         raise ValueError(
             f"`x` and `y` in {path} must have the same length. Received: "
