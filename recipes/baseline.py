@@ -15,12 +15,9 @@ accuracy and that folder.
 """
 
 import math
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
-
+import kerasext  # noqa: F401  (first: starts TensorFlow without its C++ log lines)
 import keras
-
 from kerasext import data, runner
 
 DEFAULTS = dict(epochs=30, batch_size=64)
