@@ -66,7 +66,10 @@ def main(argv=None):
     data.check_targets(model, train)  # before anything is written
 
     run = runner.start_run(args)
-    history = model.fit(train, validation_data=validation, epochs=args.epochs, callbacks=run.callbacks())
+    history = model.fit(
+        train, validation_data=validation, epochs=args.epochs, callbacks=run.callbacks(),
+        shuffle=False,  # the pipeline shuffles; Keras ignores `shuffle` for datasets, with a warning
+    )
     return run.finish(model, history, test, info)
 
 
