@@ -57,12 +57,13 @@ def main(argv=None):
     runner.setup(args)
     train, validation, test, info = runner.load_data(args)
 
-    model = build_model(info.input_shape, info.num_classes, args.filters)
-    model.compile(
-        optimizer=keras.optimizers.Adam(args.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    with runner.strategy(args).scope():
+        model = build_model(info.input_shape, info.num_classes, args.filters)
+        model.compile(
+            optimizer=keras.optimizers.Adam(args.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
     data.check_targets(model, train)  # before anything is written
 
     run = runner.start_run(args)

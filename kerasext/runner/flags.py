@@ -6,6 +6,7 @@ import os
 import sys
 
 from kerasext.data.splits import check_fractions
+from kerasext.distribute.strategy import KINDS
 
 MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
 # Flags that describe one run's place, not its settings: never taken from a saved config.
@@ -59,6 +60,11 @@ def make_parser(recipe, description=None, **defaults):
         "--mixed-precision", nargs="?", const="mixed_float16", default=None,
         choices=MIXED_PRECISION_POLICIES, help="compute in float16 (default) or bfloat16",
     )
+    training.add_argument(
+        "--strategy", default="auto", choices=KINDS,
+        help="distribution strategy (default auto: TPU, multi-worker, multi-GPU, else default)",
+    )
+    training.add_argument("--tpu", default=None, help="TPU name or address for --strategy tpu ('local' on a TPU VM)")
     output = parser.add_argument_group("output")
     output.add_argument(
         "--model-dir", default=None,

@@ -1,6 +1,7 @@
 """One output folder per run: config.json, model.keras, history.csv, metrics.json, curves.png, logs."""
 
 import json
+import logging
 import os
 import platform
 import sys
@@ -10,6 +11,7 @@ import keras
 import tensorflow as tf
 
 from kerasext import data as kdata
+from kerasext.distribute import get_strategy
 from kerasext.plot import plot_history
 
 CONFIG, MODEL, HISTORY, METRICS, CURVES, LOGS = (
@@ -18,9 +20,22 @@ CONFIG, MODEL, HISTORY, METRICS, CURVES, LOGS = (
 
 
 def setup(args):
-    """Seeds Python, NumPy and the backend, and sets the mixed-precision policy."""
+    """Checks the output folder is free, seeds everything, sets the mixed-precision policy.
+
+    Also shows kerasext's own log lines (the strategy chosen, ...) on stderr.
+    """
+    check_model_dir(args)
+    logger = logging.getLogger("kerasext")
+    if not logger.handlers:
+        logger.addHandler(logging.StreamHandler())
+        logger.setLevel(logging.INFO)
     keras.utils.set_random_seed(args.seed)
     keras.mixed_precision.set_global_policy(args.mixed_precision or "float32")
+
+
+def strategy(args):
+    """`kerasext.distribute.get_strategy` with `--strategy` and `--tpu`."""
+    return get_strategy(args.strategy, tpu=args.tpu)
 
 
 def load_data(args, augment=None):
@@ -99,19 +114,29 @@ def start_run(args):
         ValueError: if the folder already holds files (a run is never overwritten).
     """
     config = {k: v for k, v in vars(args).items() if k != "config"}
-    directory = args.model_dir or os.environ.get("AIP_MODEL_DIR")
+    directory = check_model_dir(args)
     if directory:
-        if tf.io.gfile.exists(directory) and tf.io.gfile.listdir(directory):
-            raise ValueError(
-                f"`--model-dir` already holds files, and a run is never overwritten. "
-                f"Received: {directory}"
-            )
         tf.io.gfile.makedirs(directory)
     else:
         directory = _fresh_folder(os.path.join("runs", args.recipe))
     config["model_dir"] = directory
     _write_json(os.path.join(directory, CONFIG), config)
     return Run(directory, config)
+
+
+def check_model_dir(args):
+    """Returns the requested output folder (or None for the default), refusing one that holds files.
+
+    Raises:
+        ValueError: if the folder already holds files (a run is never overwritten).
+    """
+    directory = args.model_dir or os.environ.get("AIP_MODEL_DIR")
+    if directory and tf.io.gfile.exists(directory) and tf.io.gfile.listdir(directory):
+        raise ValueError(
+            f"`--model-dir` already holds files, and a run is never overwritten. "
+            f"Received: {directory}"
+        )
+    return directory
 
 
 def versions():

@@ -1,0 +1,10 @@
+"""Distribution: one strategy factory for TPU, multi-GPU and multi-worker, and batch/LR scaling."""
+
+from kerasext.distribute.strategy import (
+    KINDS,
+    cluster_workers,
+    get_strategy,
+    global_batch_size,
+    scale_learning_rate,
+    tf_config,
+)
