@@ -71,7 +71,7 @@ class Run:
             keras.callbacks.TensorBoard(log_dir=self.log_dir),
         ]
 
-    def finish(self, model, history, test, info=None, extra=None):
+    def finish(self, model, history, test, info=None, extra=None, callbacks=()):
         """Evaluates on the test split and writes model.keras, metrics.json and curves.png.
 
         Args:
@@ -80,6 +80,8 @@ class Run:
             test: the test dataset.
             info: the `DatasetInfo`, recorded in metrics.json.
             extra: more JSON-serializable results to record under `"results"`.
+            callbacks: the callbacks `fit` used; a learning-curve diagnosis among them
+                (anything with a `verdict` dict) goes into metrics.json and onto curves.png.
 
         Returns:
             The metrics dict that was written.
@@ -97,8 +99,13 @@ class Run:
             "results": extra or {},
             "versions": versions(),
         }
+        verdict = next((c.verdict for c in callbacks if getattr(c, "verdict", None)), None)
+        note = None
+        if verdict:
+            metrics["diagnosis"] = verdict
+            note = f"{verdict.get('verdict')}: {verdict.get('reason', '')}"
         _write_json(self.path(METRICS), metrics)
-        plot_history(curves, self.path(CURVES), title=self.config.get("recipe"))
+        plot_history(curves, self.path(CURVES), title=self.config.get("recipe"), note=note)
         for name, value in metrics["test"].items():
             print(f"test {name}: {value:.4f}")
         print(f"outputs: {self.directory}")
