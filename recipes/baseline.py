@@ -57,7 +57,7 @@ def main(argv=None):
     runner.setup(args)
     train, validation, test, info = runner.load_data(args)
 
-    with runner.strategy(args).scope():
+    with runner.scope(args):  # the distribution strategy's scope, plus --remat
         model = build_model(info.input_shape, info.num_classes, args.filters)
         model.compile(
             optimizer=keras.optimizers.Adam(args.learning_rate),
@@ -66,11 +66,10 @@ def main(argv=None):
         )
     data.check_targets(model, train)  # before anything is written
 
-    run = runner.start_run(args)
-    history = model.fit(
-        train, validation_data=validation, epochs=args.epochs, callbacks=run.callbacks(),
-        shuffle=False,  # the pipeline shuffles; Keras ignores `shuffle` for datasets, with a warning
-    )
+    run = runner.start_run(args)  # or resume the unfinished run in --model-dir
+    # model.fit with checkpoints every --checkpoint-every steps, history.csv and TensorBoard
+    # logs; after a kill, the same command resumes at the batch it had reached.
+    history = run.fit(model, train, epochs=args.epochs, validation_data=validation)
     return run.finish(model, history, test, info)
 
 

@@ -14,7 +14,7 @@ from conftest import ROOT, load_recipe
 from kerasext import runner
 
 baseline = load_recipe("baseline")
-FILES = {"config.json", "model.keras", "history.csv", "metrics.json", "curves.png", "logs"}
+FILES = {"config.json", "model.keras", "history.csv", "metrics.json", "curves.png", "logs", "backup"}
 
 
 @pytest.fixture(autouse=True)

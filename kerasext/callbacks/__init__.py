@@ -1,5 +1,7 @@
-"""Training callbacks: one-cycle and cosine LR/momentum, LR range test, diagnosis."""
+"""Training callbacks: one-cycle and cosine LR/momentum, LR range test, diagnosis, backup."""
 
+from kerasext.callbacks.backup import BackupAndResume
+from kerasext.callbacks.backup import latest_checkpoint
 from kerasext.callbacks.cosine_annealing import CosineAnnealing
 from kerasext.callbacks.diagnosis import LearningCurveDiagnosis
 from kerasext.callbacks.diagnosis import diagnose
@@ -9,6 +11,8 @@ from kerasext.callbacks.lr_finder import find_lr
 from kerasext.callbacks.one_cycle import OneCycle
 
 __all__ = [
+    "BackupAndResume",
+    "latest_checkpoint",
     "CosineAnnealing",
     "LRFinder",
     "LRFinderResult",

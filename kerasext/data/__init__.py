@@ -2,6 +2,7 @@
 
 from kerasext.data.checks import check_labels, check_targets
 from kerasext.data.pipeline import (
+    DataPosition,
     DatasetInfo,
     KFold,
     Splits,
@@ -9,6 +10,7 @@ from kerasext.data.pipeline import (
     kfold,
     load,
     make_dataset,
+    position_of,
 )
 from kerasext.data.sources import Arrays, load_arrays
 from kerasext.data.splits import kfold_indices, stratified_split

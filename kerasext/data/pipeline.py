@@ -155,15 +155,79 @@ def kfold(source="digits", k=5, *, batch_size=32, seed=0, image_size=None, chann
 
 
 def make_dataset(x, y, batch_size, *, shuffle=False, seed=0, augment=None):
-    """Builds the pipeline: cache, shuffle (seeded, reshuffled each epoch), batch, augment, prefetch."""
+    """Builds the pipeline: cache, shuffle, batch, augment (after `batch`), prefetch.
+
+    A shuffled pipeline draws each epoch's order from `(seed, epoch)` alone and can
+    start at any `(epoch, batch)`: `position_of(dataset)` returns its `DataPosition`,
+    which `kerasext.callbacks.BackupAndResume` sets so that a resumed run sees exactly
+    the batches it had not trained on yet, in the same order. Left alone, the position
+    advances by one epoch each time the dataset is iterated (a fresh order each epoch).
+    """
     _check_batch_size(batch_size)
-    dataset = tf.data.Dataset.from_tensor_slices((x, np.asarray(y, np.int32))).cache()
-    if shuffle:
-        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
+    y = np.asarray(y, np.int32)
+    if not shuffle:
+        dataset = tf.data.Dataset.from_tensor_slices((x, y)).cache().batch(batch_size)
+    else:
+        position = DataPosition(seed, len(x), batch_size)
+        images, labels = tf.constant(x), tf.constant(y)
+        dataset = position.index_batches().map(
+            lambda index: (tf.gather(images, index), tf.gather(labels, index)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        # A known length lets Keras stop each epoch before asking for one batch too many
+        # (with an unknown length, Keras 3.15 counts one optimizer step too many per epoch).
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(position.batches_per_epoch))
     if augment is not None:
         dataset = apply_augmentation(dataset, augment)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.prefetch(tf.data.AUTOTUNE)
+    if shuffle:
+        dataset._kerasext_position = position
+    return dataset
+
+
+def position_of(dataset):
+    """The `DataPosition` of a shuffled pipeline from `make_dataset` / `load`, else `None`."""
+    return getattr(dataset, "_kerasext_position", None)
+
+
+class DataPosition:
+    """Where a shuffled pipeline starts: an epoch (which fixes the order) and batches to skip.
+
+    The order of epoch `e` is a stateless shuffle seeded by `(seed, e)`, so it is the same
+    in every process. The next iteration of the dataset reads `epoch` and `skip` (then
+    advances `epoch` by one and resets `skip`); `set(epoch, skip)` before an epoch starts
+    makes it replay epoch `epoch` from batch `skip`.
+    """
+
+    def __init__(self, seed, size, batch_size):
+        self.seed, self.size, self.batch_size = int(seed), int(size), int(batch_size)
+        self.batches_per_epoch = -(-self.size // self.batch_size)
+        with tf.init_scope():  # plain variables, outside any distribution strategy
+            self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+            self._skip = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def set(self, epoch, skip=0):
+        if not 0 <= skip < self.batches_per_epoch:
+            raise ValueError(
+                f"`skip` must be in [0, {self.batches_per_epoch}). Received: skip={skip}"
+            )
+        self._epoch.assign(int(epoch))
+        self._skip.assign(int(skip))
+
+    def index_batches(self):
+        def one_epoch(_):
+            epoch = self._epoch.assign_add(1) - 1
+            skip = self._skip.read_value()
+            with tf.control_dependencies([skip]):
+                reset = self._skip.assign(0)
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(self.size, dtype=tf.int64),
+                seed=tf.stack([tf.constant(self.seed, tf.int64), epoch]),
+            )
+            with tf.control_dependencies([reset]):
+                return tf.data.Dataset.from_tensor_slices(order).batch(self.batch_size).skip(skip)
+
+        return tf.data.Dataset.from_tensors(0).flat_map(one_epoch)
 
 
 def apply_augmentation(dataset, augment):

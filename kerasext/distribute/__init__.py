@@ -5,6 +5,7 @@ from kerasext.distribute.strategy import (
     cluster_workers,
     get_strategy,
     global_batch_size,
+    is_chief,
     scale_learning_rate,
     tf_config,
 )

@@ -12,6 +12,8 @@ import os
 
 import tensorflow as tf
 
+from kerasext.distribute.multi_worker import MultiWorkerMirroredStrategy
+
 KINDS = ("auto", "tpu", "mirrored", "multi_worker", "default")
 logger = logging.getLogger("kerasext")
 
@@ -81,6 +83,17 @@ def tf_config():
         "cluster": cluster,
         "task": {"type": roles.get(task.get("type"), task.get("type")), "index": task.get("index", 0)},
     }
+
+
+def is_chief():
+    """Whether this process writes a run's files: the `chief`, else worker 0, else alone."""
+    config = tf_config()
+    task, cluster = config.get("task", {}), config.get("cluster", {})
+    if not task:
+        return True
+    if task.get("type") == "chief":
+        return True
+    return task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in cluster
 
 
 def global_batch_size(per_replica_batch_size, strategy):
@@ -167,7 +180,7 @@ def _multi_worker(_):
         )
     if not os.environ.get("TF_CONFIG"):
         os.environ["TF_CONFIG"] = json.dumps(config)  # what TensorFlow's resolver reads
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    return MultiWorkerMirroredStrategy()  # TensorFlow's, with `reduce` fixed for model.fit
 
 
 def _default(_):

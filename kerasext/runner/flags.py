@@ -65,12 +65,20 @@ def make_parser(recipe, description=None, **defaults):
         help="distribution strategy (default auto: TPU, multi-worker, multi-GPU, else default)",
     )
     training.add_argument("--tpu", default=None, help="TPU name or address for --strategy tpu ('local' on a TPU VM)")
+    training.add_argument("--deterministic", action="store_true", help="turn on TensorFlow op determinism")
+    training.add_argument("--remat", action="store_true", help="rematerialize activations (keras.RematScope) to save memory")
     output = parser.add_argument_group("output")
     output.add_argument(
         "--model-dir", default=None,
         help=f"output folder (default $AIP_MODEL_DIR, else runs/{recipe}/<time>); never overwritten",
     )
     output.add_argument("--config", default=None, help="a saved config.json whose flags become defaults")
+    output.add_argument(
+        "--checkpoint-every", type=nonnegative_int, default=100,
+        help="steps between checkpoints in <model-dir>/backup (0: epoch ends only); "
+        "the same command resumes a killed run",
+    )
+    output.add_argument("--profile", type=step_range, default=None, help="START,STOP: profile those steps (TensorBoard)")
     parser.set_defaults(recipe=recipe, **defaults)
     return parser
 
@@ -111,6 +119,26 @@ def positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1. Received: {value}")
     return value
+
+
+def nonnegative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0. Received: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0. Received: {value}")
+    return value
+
+
+def step_range(text):
+    try:
+        start, stop = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be START,STOP steps like 10,20. Received: {text!r}") from None
+    if not 1 <= start <= stop:
+        raise argparse.ArgumentTypeError(f"needs 1 <= START <= STOP. Received: {text!r}")
+    return [start, stop]
 
 
 def fractions(text):

@@ -1,0 +1,292 @@
+"""Preemption-safe training: checkpoint every N steps, resume mid-epoch exactly.
+
+Keras' `BackupAndRestore` (3.15) restores weights and optimizer from mid-epoch but restarts
+that epoch from batch 0, so the batches already trained are trained again and
+`optimizer.iterations` overshoots; it keeps no callback state (`EarlyStopping` and
+`ReduceLROnPlateau` lose `wait` and `best`, tf-keras#430); it deletes its folder at the end;
+and under multi-worker every worker writes the same folder. `BackupAndResume` fixes each:
+with a pipeline from `kerasext.data` it skips exactly the batches already done, in the same
+order; it saves the state of the callbacks it is given; it keeps its checkpoints; only the
+chief writes; and each checkpoint is committed by an atomic rename of a pointer file, so a
+kill during a write leaves the previous checkpoint usable.
+"""
+
+import io
+import json
+import math
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerasext.data import position_of
+from kerasext.distribute import is_chief
+
+LATEST = "latest"  # a file naming the newest complete checkpoint folder
+WEIGHTS, STATE, ARRAYS = "model.weights.h5", "state.json", "arrays.npz"
+
+# What Keras' own stateful callbacks must keep across a restart.
+_KERAS_STATE = {
+    keras.callbacks.EarlyStopping: ("wait", "stopped_epoch", "best", "best_weights", "best_epoch"),
+    keras.callbacks.ReduceLROnPlateau: ("wait", "cooldown_counter", "best"),
+    keras.callbacks.ModelCheckpoint: ("best",),
+}
+
+
+class BackupAndResume(keras.callbacks.Callback):
+    """Checkpoints every `save_every` steps and at each epoch end; resumes mid-epoch exactly.
+
+    On `on_train_begin` it loads the newest checkpoint in `backup_dir`, if any: weights and
+    optimizer state, the epoch to start from, the batches of that epoch already trained
+    (skipped through the training pipeline's `DataPosition`), the running metric totals
+    of that epoch, and the state of `callbacks`. So the same command, run again after a
+    kill, ends with the weights and metrics an uninterrupted run ends with.
+
+    Keras' `BackupAndRestore` is the alternative when a restarted epoch may repeat batches.
+
+    Args:
+        backup_dir: folder for the checkpoints (local or `gs://`).
+        data: the training dataset, from `kerasext.data.load` or `make_dataset` with
+            shuffling; without it a resumed epoch starts from its first batch.
+        callbacks: other callbacks whose state must survive a restart: Keras'
+            `EarlyStopping`, `ReduceLROnPlateau`, `ModelCheckpoint`, and any object with
+            `get_state()` / `set_state(state)` (kerasext's `LearningCurveDiagnosis`).
+        save_every: steps between checkpoints; `0` saves at epoch ends only.
+            Defaults to `100`.
+        keep: complete checkpoints to keep. Defaults to `2`.
+
+    Attributes:
+        resumed_from: `None`, or `(epoch, batch, step)` where this run picked up.
+        diverged_at: `None`, or `(step, epoch, batch)` where the loss became NaN or
+            infinite; training then stops and that step is not saved.
+
+    Example:
+
+    >>> backup = BackupAndResume("runs/x/backup", data=train, save_every=50)
+    >>> model.fit(train, epochs=10, callbacks=[backup])  # doctest: +SKIP
+    """
+
+    def __init__(self, backup_dir, data=None, callbacks=(), save_every=100, keep=2):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError(f"`backup_dir` must be a folder. Received: backup_dir={backup_dir!r}")
+        if not isinstance(save_every, int) or save_every < 0:
+            raise ValueError(f"`save_every` must be an int >= 0. Received: save_every={save_every!r}")
+        if not isinstance(keep, int) or keep < 1:
+            raise ValueError(f"`keep` must be an int >= 1. Received: keep={keep!r}")
+        self.backup_dir = str(backup_dir)
+        self.save_every = save_every
+        self.keep = keep
+        self._position = position_of(data) if data is not None else None
+        self._tracked = list(callbacks)
+        self.resumed_from = None
+        self.diverged_at = None
+        self._pending = None  # a loaded checkpoint's state, applied at the first epoch
+        self._carry = None  # tracked callbacks' state between two fits of one run
+        self._metric_totals = None
+
+    # Keras hooks -------------------------------------------------------------------
+
+    def start_point(self):
+        """`(epoch, batch)` where the newest checkpoint resumes, or `None` without one."""
+        folder = latest_checkpoint(self.backup_dir)
+        if folder is None:
+            return None
+        with tf.io.gfile.GFile(os.path.join(folder, STATE)) as file:
+            state = json.load(file)
+        epoch, batch = state["epoch"], state["batch"]
+        if self._position is not None and batch >= self._position.batches_per_epoch:
+            epoch, batch = epoch + 1, 0  # saved after the last batch of an epoch
+        return epoch, batch
+
+    def on_train_begin(self, logs=None):
+        self.diverged_at = None
+        if self._carry is not None:  # a later `fit` of the same run, in this process
+            self._pending, self._carry = self._carry, None
+            return
+        start = self.start_point()
+        if start is None:
+            return
+        folder = latest_checkpoint(self.backup_dir)
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(os.path.join(folder, WEIGHTS))
+        with tf.io.gfile.GFile(os.path.join(folder, STATE)) as file:
+            state = json.load(file)
+        epoch, batch = start
+        self.model._initial_epoch = epoch  # how Keras' own BackupAndRestore moves `fit` on
+        self.resumed_from = (epoch, batch, int(self.model.optimizer.iterations.numpy()))
+        self._pending = (state.get("callbacks", {}), _read_arrays(os.path.join(folder, ARRAYS)),
+                         epoch, batch, state.get("metrics"))
+
+    def on_train_end(self, logs=None):
+        # The stale-epoch bug of Keras' BackupAndRestore: a model that resumed once would
+        # start its next `fit` at the resumed epoch. Later fits of this run continue with
+        # the tracked callbacks' state, which their `on_train_begin` would otherwise reset.
+        self.model._initial_epoch = None
+        arrays = {}
+        self._carry = (_callback_states(self._tracked, arrays), arrays, None, 0, None)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch, self._batch = epoch, 0
+        skip = 0
+        if self._pending is not None:
+            states, arrays, start_epoch, skip, totals = self._pending
+            if epoch != start_epoch:
+                skip = 0
+            _restore_callbacks(self._tracked, states, arrays)
+            self._metric_totals = totals if skip else None
+            self._batch = skip
+            self._pending = None
+        if self._position is not None:
+            self._position.set(epoch, skip)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._metric_totals:
+            _add_metric_totals(self.model, self._metric_totals)  # the resumed epoch's earlier batches
+            self._metric_totals = None
+        self._batch += 1
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            step = int(self.model.optimizer.iterations.numpy())
+            self.diverged_at = (step, self._epoch, self._batch - 1)
+            self.model.stop_training = True
+            return
+        if self.save_every and int(self.model.optimizer.iterations.numpy()) % self.save_every == 0:
+            self._save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.diverged_at is None:
+            self._save(end_of_epoch=True)
+
+    # Checkpoints -------------------------------------------------------------------
+
+    def _save(self, end_of_epoch=False):
+        if not is_chief():
+            return
+        step = int(self.model.optimizer.iterations.numpy())
+        name = f"ckpt-{step}" + ("-end" if end_of_epoch else "")
+        folder = os.path.join(self.backup_dir, name)
+        tf.io.gfile.makedirs(folder)
+        self.model.save_weights(os.path.join(folder, WEIGHTS), overwrite=True)
+        arrays = {}
+        state = {
+            "epoch": self._epoch + 1 if end_of_epoch else self._epoch,
+            "batch": 0 if end_of_epoch else self._batch,
+            "step": step,
+            "metrics": None if end_of_epoch else _metric_totals(self.model),
+            "callbacks": _callback_states(self._tracked, arrays),
+        }
+        _write_text(os.path.join(folder, STATE), json.dumps(state, default=_plain))
+        _write_arrays(os.path.join(folder, ARRAYS), arrays)
+        _write_text(os.path.join(self.backup_dir, LATEST), name, atomic=True)  # the commit
+        self._prune(keep=name)
+
+    def _prune(self, keep):
+        folders = sorted(
+            (f.rstrip("/") for f in tf.io.gfile.listdir(self.backup_dir) if f.startswith("ckpt-")),
+            key=_step_of,
+        )
+        for old in folders[: -self.keep]:
+            if old != keep:
+                tf.io.gfile.rmtree(os.path.join(self.backup_dir, old))
+
+
+def latest_checkpoint(backup_dir):
+    """The newest complete checkpoint folder in `backup_dir`, or `None`."""
+    pointer = os.path.join(backup_dir, LATEST)
+    if not tf.io.gfile.exists(pointer):
+        return None
+    with tf.io.gfile.GFile(pointer) as file:
+        folder = os.path.join(backup_dir, file.read().strip())
+    return folder if tf.io.gfile.exists(os.path.join(folder, STATE)) else None
+
+
+def _metric_variables(model):
+    return [v for metric in model.metrics for v in metric.variables]
+
+
+def _metric_totals(model):
+    return [np.asarray(v.numpy()).tolist() for v in _metric_variables(model)]
+
+
+def _add_metric_totals(model, totals):
+    variables = _metric_variables(model)
+    if len(variables) != len(totals):
+        return  # a different model: leave the metrics to this epoch's batches
+    for variable, total in zip(variables, totals):
+        variable.assign(variable.numpy() + np.asarray(total, variable.dtype))
+
+
+def _callback_states(callbacks, arrays):
+    states = {}
+    for index, callback in enumerate(callbacks):
+        key = f"{index}:{type(callback).__name__}"
+        if hasattr(callback, "get_state"):
+            states[key] = callback.get_state()
+            continue
+        names = next((n for cls, n in _KERAS_STATE.items() if isinstance(callback, cls)), ())
+        state = {}
+        for name in names:
+            value = getattr(callback, name, None)
+            if isinstance(value, list) and value and hasattr(value[0], "shape"):  # weights
+                for i, array in enumerate(value):
+                    arrays[f"{key}.{name}.{i}"] = np.asarray(array)
+                state[name] = {"arrays": len(value)}
+            else:
+                state[name] = _plain(value)
+        states[key] = state
+    return states
+
+
+def _restore_callbacks(callbacks, states, arrays):
+    for index, callback in enumerate(callbacks):
+        key = f"{index}:{type(callback).__name__}"
+        if key not in states:
+            continue
+        if hasattr(callback, "set_state"):
+            callback.set_state(states[key])
+            continue
+        for name, value in states[key].items():
+            if isinstance(value, dict) and "arrays" in value:
+                value = [arrays[f"{key}.{name}.{i}"] for i in range(value["arrays"])]
+            setattr(callback, name, value)
+
+
+def _plain(value):
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    if hasattr(value, "numpy"):
+        return np.asarray(value.numpy()).tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return value  # json writes Infinity, and reads it back
+    return value
+
+
+def _write_text(path, text, atomic=False):
+    target = path + ".tmp" if atomic else path
+    with tf.io.gfile.GFile(target, "w") as file:
+        file.write(text)
+    if atomic:
+        tf.io.gfile.rename(target, path, overwrite=True)
+
+
+def _write_arrays(path, arrays):
+    buffer = io.BytesIO()  # zipfile seeks back, which a gs:// file cannot
+    np.savez(buffer, **arrays)
+    with tf.io.gfile.GFile(path, "wb") as file:
+        file.write(buffer.getvalue())
+
+
+def _read_arrays(path):
+    if not tf.io.gfile.exists(path):
+        return {}
+    with tf.io.gfile.GFile(path, "rb") as file:
+        buffer = io.BytesIO(file.read())
+    with np.load(buffer) as data:
+        return {k: data[k] for k in data.files}
+
+
+def _step_of(folder):
+    return int(folder.split("-")[1])
