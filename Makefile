@@ -19,9 +19,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) recipes/baseline.py
 
-## The whole default test suite (under 15 minutes on 2 cores).
+# Backend-neutral code (keras.ops / keras.random) is tested on a second backend too.
+JAX_TESTS := tests/test_layers_cutout.py tests/test_layers_mix.py tests/test_layers_pipeline.py tests/test_losses.py
+
+## The whole default test suite (under 15 minutes on 2 cores): TensorFlow, then JAX.
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow" -q
+	KERAS_BACKEND=jax $(PY) -m pytest -m "not slow" -q $(JAX_TESTS)
 
 ## Long checks, kept out of `make test` for time.
 test-slow: $(STAMP)
