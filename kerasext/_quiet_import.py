@@ -27,7 +27,9 @@ def import_tensorflow():
     with tempfile.TemporaryFile() as capture:
         os.dup2(capture.fileno(), 2)
         try:
-            import tensorflow  # noqa: F401
+            import tensorflow
+
+            tensorflow.config.list_physical_devices("GPU")  # CUDA's probe logs here, not later
         finally:
             os.dup2(saved, 2)
             os.close(saved)

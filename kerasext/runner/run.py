@@ -6,6 +6,7 @@ A run that was killed resumes when the same command runs again with the same `--
 
 import contextlib
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -17,6 +18,7 @@ import tempfile
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kerasext import data as kdata
@@ -36,19 +38,52 @@ def setup(args):
     Also shows kerasext's own log lines (the strategy chosen, a resume, ...) on stderr.
     """
     check_model_dir(args)
-    logger = logging.getLogger("kerasext")
-    if not logger.handlers:
-        logger.addHandler(logging.StreamHandler())
-        logger.setLevel(logging.INFO)
+    _log.pause()  # kerasext's lines wait for start_run: a bad input prints only its error
+    strategy(args)  # first: a multi-worker strategy must exist before any TensorFlow op runs
     keras.utils.set_random_seed(args.seed)
     keras.mixed_precision.set_global_policy(args.mixed_precision or "float32")
     if getattr(args, "deterministic", False):
         tf.config.experimental.enable_op_determinism()
 
 
+class _HeldLog(logging.Handler):
+    """Shows kerasext's log lines on the current stderr, holding them back while paused.
+
+    (`logging.Handler` has `acquire`/`release` for its lock: hence `pause` / `show_held`.)
+    """
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self._held = None
+
+    def pause(self):
+        self._held = []
+
+    def show_held(self):
+        held, self._held = self._held or [], None
+        for record in held:
+            self.emit(record)
+
+    def emit(self, record):
+        if self._held is not None:
+            self._held.append(record)
+        else:
+            sys.stderr.write(self.format(record) + "\n")
+
+
+_log = _HeldLog()
+logging.getLogger("kerasext").addHandler(_log)
+logging.getLogger("kerasext").setLevel(logging.INFO)
+logging.getLogger("kerasext").propagate = False  # absl puts a handler on the root logger
+_strategies = {}
+
+
 def strategy(args):
-    """`kerasext.distribute.get_strategy` with `--strategy` and `--tpu`."""
-    return get_strategy(args.strategy, tpu=args.tpu)
+    """`kerasext.distribute.get_strategy` with `--strategy` and `--tpu`, made once per process."""
+    key = (args.strategy, args.tpu)
+    if key not in _strategies:
+        _strategies[key] = get_strategy(args.strategy, tpu=args.tpu)
+    return _strategies[key]
 
 
 @contextlib.contextmanager
@@ -186,6 +221,7 @@ class Run:
             "epochs_run": len(next(iter(curves.values()), [])),
             "seconds": round(time.time() - self._started, 1),
             "resumed_from": _resume_point(self._backup),
+            "weights_sha256": weights_digest(model),
             "dataset": info.to_dict() if info is not None else None,
             "results": extra or {},
             "versions": versions(),
@@ -248,6 +284,7 @@ def start_run(args):
     """
     config = {k: v for k, v in vars(args).items() if k != "config"}
     directory, resuming = check_model_dir(args)
+    _log.show_held()
     if not is_chief():
         return Run(tempfile.mkdtemp(prefix="kerasext-worker-"), config)
     if directory:
@@ -299,6 +336,14 @@ def check_model_dir(args):
             f"({details}); resume it with the same flags or pick a new folder"
         )
     return directory, True
+
+
+def weights_digest(model):
+    """SHA-256 of the model's weights: equal digests, bitwise equal weights."""
+    digest = hashlib.sha256()
+    for weights in model.get_weights():
+        digest.update(np.ascontiguousarray(weights).tobytes())
+    return digest.hexdigest()
 
 
 def versions():
