@@ -91,7 +91,10 @@ def scope(args):
     """Build and compile the model in here: the strategy's scope, plus `--remat`."""
     with strategy(args).scope():
         if getattr(args, "remat", False):
-            with keras.RematScope(mode="full"):
+            # Layers with an activation recompute their outputs in the backward pass.
+            # mode="full" also wraps the Functional model itself, whose call Keras 3.15.1's
+            # TensorFlow remat cannot take ("custom_gradient ... keyword arguments").
+            with keras.RematScope(mode="activations"):
                 yield
         else:
             yield
