@@ -4,9 +4,11 @@ MultiWorkerMirroredStrategy over two worker processes on 127.0.0.1; and the runn
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import keras
 import pytest
@@ -81,6 +83,52 @@ print("RESULT " + json.dumps({{"test": m["test"], "weights": m["weights_sha256"]
     assert saved["weights_sha256"] == results[0]["weights"]  # the chief wrote the run
     assert {"model.keras", "config.json", "backup"} <= set(os.listdir(tmp_path / "run"))
     assert os.listdir(tmp_path / "worker0") == [] and os.listdir(tmp_path / "worker1") == []
+
+
+def start_workers(tmp_path, argv, ports, tag):
+    code = f"""
+import json, sys
+sys.path.insert(0, {TESTS!r})
+from conftest import load_recipe
+m = load_recipe("baseline").main({argv!r})
+print("RESULT " + json.dumps({{"weights": m["weights_sha256"], "resumed": m["resumed_from"]}}))
+"""
+    processes = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                     "task": {"type": "worker", "index": index}}
+        processes.append(subprocess.Popen(
+            [sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE,
+            stderr=open(tmp_path / f"{tag}{index}.log", "w"), text=True,
+            env={**os.environ, "TF_CONFIG": json.dumps(tf_config)}))
+    return processes
+
+
+def test_multi_worker_killed_worker_then_cluster_restart_resumes(tmp_path):
+    argv = ["--strategy", "multi_worker", "--epochs", "2", "--batch-size", "16",
+            "--checkpoint-every", "5", "--model-dir", str(tmp_path / "run")]
+    pointer = tmp_path / "run" / "backup" / "latest"
+    first = start_workers(tmp_path, argv, [free_port(), free_port()], "first")
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if pointer.exists() and int(pointer.read_text().split("-")[1]) >= 60:
+            break
+        time.sleep(0.05)
+    first[1].send_signal(signal.SIGKILL)  # a preempted worker: the chief cannot go on alone
+    first[0].send_signal(signal.SIGKILL)  # the cluster is restarted whole, as Vertex does
+    for process in first:
+        process.wait()
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+    second = start_workers(tmp_path, argv, [free_port(), free_port()], "second")
+    results = []
+    for process in second:
+        out, _ = process.communicate(timeout=600)
+        assert process.returncode == 0, (tmp_path / "second0.log").read_text()[-3000:]
+        results.append([json.loads(l[7:]) for l in out.splitlines() if l.startswith("RESULT ")][0])
+    assert results[0] == results[1]  # same weights, both resumed from the same step
+    assert results[0]["resumed"]["step"] >= 60
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs_run"] == 2
 
 
 @pytest.fixture

@@ -15,13 +15,15 @@ import io
 import json
 import math
 import os
+import shutil
+import tempfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from kerasext.data import position_of
-from kerasext.distribute import is_chief
+from kerasext.distribute import cluster_workers, is_chief
 
 LATEST = "latest"  # a file naming the newest complete checkpoint folder
 WEIGHTS, STATE, ARRAYS = "model.weights.h5", "state.json", "arrays.npz"
@@ -163,11 +165,13 @@ class BackupAndResume(keras.callbacks.Callback):
     # Checkpoints -------------------------------------------------------------------
 
     def _save(self, end_of_epoch=False):
-        if not is_chief():
-            return
+        # Every worker saves, as reading some distributed variables is a collective they
+        # must all join; only the chief's copy is kept (Keras' multi-worker saving pattern).
+        chief = is_chief()
+        root = self.backup_dir if chief else tempfile.mkdtemp(prefix="kerasext-backup-")
         step = int(self.model.optimizer.iterations.numpy())
         name = f"ckpt-{step}" + ("-end" if end_of_epoch else "")
-        folder = os.path.join(self.backup_dir, name)
+        folder = os.path.join(root, name)
         tf.io.gfile.makedirs(folder)
         self.model.save_weights(os.path.join(folder, WEIGHTS), overwrite=True)
         arrays = {}
@@ -180,6 +184,9 @@ class BackupAndResume(keras.callbacks.Callback):
         }
         _write_text(os.path.join(folder, STATE), json.dumps(state, default=_plain))
         _write_arrays(os.path.join(folder, ARRAYS), arrays)
+        if not chief:
+            shutil.rmtree(root, ignore_errors=True)
+            return
         _write_text(os.path.join(self.backup_dir, LATEST), name, atomic=True)  # the commit
         self._prune(keep=name)
 
@@ -208,6 +215,11 @@ def _metric_variables(model):
 
 
 def _metric_totals(model):
+    # Under a multi-worker strategy a metric variable is summed across workers when read:
+    # a collective every worker would have to join. The resumed epoch's training metrics
+    # then cover the batches after the restart only; weights and optimizer stay exact.
+    if cluster_workers() > 1:
+        return None
     return [np.asarray(v.numpy()).tolist() for v in _metric_variables(model)]
 
 

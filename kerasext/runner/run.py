@@ -37,7 +37,8 @@ def setup(args):
 
     Also shows kerasext's own log lines (the strategy chosen, a resume, ...) on stderr.
     """
-    check_model_dir(args)
+    if is_chief():  # other workers write nothing of the run
+        check_model_dir(args)
     _log.pause()  # kerasext's lines wait for start_run: a bad input prints only its error
     strategy(args)  # first: a multi-worker strategy must exist before any TensorFlow op runs
     keras.utils.set_random_seed(args.seed)
@@ -118,13 +119,13 @@ class Run:
     writes into the folder; the other workers write into a temporary one, removed at the end.
     """
 
-    def __init__(self, directory, config, resuming=False):
+    def __init__(self, directory, config, resuming=False, backup_dir=None):
         self.directory = directory
         self.config = config
         self.resuming = resuming
         self.chief = is_chief()
         self.log_dir = os.environ.get("AIP_TENSORBOARD_LOG_DIR") or self.path(LOGS)
-        self.backup_dir = os.environ.get("AIP_CHECKPOINT_DIR") or self.path(BACKUP)
+        self.backup_dir = backup_dir or os.environ.get("AIP_CHECKPOINT_DIR") or self.path(BACKUP)
         self._history = HistoryWriter(self.path(HISTORY))
         self._backup = None
         self._started = time.time()
@@ -286,10 +287,16 @@ def start_run(args):
             other flags (a run is never overwritten).
     """
     config = {k: v for k, v in vars(args).items() if k != "config"}
-    directory, resuming = check_model_dir(args)
     _log.show_held()
     if not is_chief():
-        return Run(tempfile.mkdtemp(prefix="kerasext-worker-"), config)
+        # Other workers write nothing of the run, but read the chief's checkpoints (on
+        # shared storage, e.g. gs://) to resume with it. The chief may already have made
+        # the folder, so it is not checked again here (setup checked it).
+        shared = args.model_dir or os.environ.get("AIP_MODEL_DIR")
+        backup = os.environ.get("AIP_CHECKPOINT_DIR") or (
+            os.path.join(shared, BACKUP) if shared else None)
+        return Run(tempfile.mkdtemp(prefix="kerasext-worker-"), config, backup_dir=backup)
+    directory, resuming = check_model_dir(args)
     if directory:
         tf.io.gfile.makedirs(directory)
     else:
