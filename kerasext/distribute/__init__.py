@@ -1,5 +1,6 @@
 """Distribution: one strategy factory for TPU, multi-GPU and multi-worker, and batch/LR scaling."""
 
+from kerasext.distribute.multi_worker import MultiWorkerMirroredStrategy
 from kerasext.distribute.strategy import (
     KINDS,
     cluster_workers,
