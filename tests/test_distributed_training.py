@@ -31,6 +31,7 @@ def python(code, cwd, env=None, timeout=600):
     return [json.loads(line[7:]) for line in result.stdout.splitlines() if line.startswith("RESULT ")]
 
 
+@pytest.mark.multiprocess
 def test_mirrored_over_two_cpus_matches_one_device(tmp_path):
     """Same global batch (64): two replicas of 32 average their gradients. Training matches
     one device up to float summation order and the last batch of each epoch (29 examples,
@@ -53,6 +54,7 @@ for kind in ("default", "mirrored"):
     assert abs(single["accuracy"] - mirrored["accuracy"]) <= 2 / 180 + 1e-9
 
 
+@pytest.mark.multiprocess
 def test_multi_worker_two_processes_identical_weights_only_chief_writes(tmp_path):
     ports = [free_port(), free_port()]
     code = f"""
@@ -104,6 +106,7 @@ print("RESULT " + json.dumps({{"weights": m["weights_sha256"], "resumed": m["res
     return processes
 
 
+@pytest.mark.multiprocess
 def test_multi_worker_killed_worker_then_cluster_restart_resumes(tmp_path):
     argv = ["--strategy", "multi_worker", "--epochs", "2", "--batch-size", "16",
             "--checkpoint-every", "5", "--model-dir", str(tmp_path / "run")]
