@@ -1,0 +1,223 @@
+"""`build_model(family, input_shape, num_classes, ...)`: one factory for every recipe's model.
+
+Every weighted layer gets an initializer seeded from `seed` and its position, so two models
+of the same family and width start from the same weights whatever their dropout, batch norm
+or regularizers: a with/without comparison then differs only in the technique.
+"""
+
+import math
+
+import keras
+
+from kerasext.initializers import for_activation
+
+FAMILIES = ("cnn", "mlp", "resnet")
+# keras.applications bases accepted by name (any other keras.applications name also works).
+APPLICATIONS = ("MobileNetV3Small", "MobileNetV2", "EfficientNetB0", "ResNet50")
+
+
+def build_model(
+    family,
+    input_shape,
+    num_classes,
+    *,
+    width=None,
+    depth=None,
+    activation="relu",
+    dropout=0.0,
+    batch_norm=False,
+    l1=0.0,
+    l2=0.0,
+    kernel_initializer=None,
+    seed=0,
+    weights=None,
+    name=None,
+):
+    """Builds a classifier ending in a float32 softmax.
+
+    Args:
+        family: `"cnn"` (the baseline's conv-conv-pool blocks), `"mlp"`, `"resnet"` (a small
+            residual CNN), or a `keras.applications` name such as `"MobileNetV3Small"`.
+        input_shape: `(height, width, channels)` images, or `(features,)` (MLP only).
+        num_classes: int >= 2, the softmax's width.
+        width: filters of the first block (cnn 32, resnet 16) or units per hidden layer
+            (mlp 128). Defaults to `None` (those values).
+        depth: conv blocks (cnn; default: as many as the image size allows, at most 3),
+            hidden layers (mlp; default 2), or residual stages (resnet; default 3).
+        activation: hidden activation name. Defaults to `"relu"`.
+        dropout: dropout rate in [0, 1) before each dense layer. Defaults to `0.0`.
+        batch_norm: whether to normalize after each conv / hidden dense layer. The resnet
+            family always uses batch norm. Defaults to `False`.
+        l1, l2: kernel regularization factors >= 0. Default to `0.0`.
+        kernel_initializer: an initializer name, a Keras config dict
+            (`{"class_name": "RandomNormal", "config": {"stddev": 0.01}}`), or `"auto"`/`None`
+            for `kerasext.initializers.for_activation(activation)`; seeded per layer.
+        seed: int; the same seed gives the same initial weights. Defaults to `0`.
+        weights: for `keras.applications` bases: `"imagenet"`, `None`, or a weights file.
+        name: the model's name. Defaults to the family.
+
+    Returns:
+        An uncompiled `keras.Model` whose output is softmax probabilities.
+
+    Raises:
+        ValueError: for an unknown family, a bad argument, or an input shape the family
+            cannot take (e.g. a 2-D image for a `keras.applications` base).
+
+    Example:
+
+    ```python
+    model = build_model("cnn", (8, 8, 1), 10, dropout=0.3, batch_norm=True)
+    ```
+    """
+    _check(input_shape, num_classes, dropout, l1, l2, width, depth)
+    layers = _Layers(activation, kernel_initializer, seed, l1, l2)
+    inputs = keras.Input(tuple(input_shape))
+    if family == "cnn":
+        x = _cnn(inputs, layers, width or 32, depth, batch_norm)
+    elif family == "mlp":
+        x = keras.layers.Flatten()(inputs)
+        for _ in range(2 if depth is None else depth):
+            x = _dense_block(x, layers, width or 128, dropout, batch_norm)
+        dropout = 0.0  # already applied before each hidden layer
+    elif family == "resnet":
+        x = _resnet(inputs, layers, width or 16, 3 if depth is None else depth)
+    elif hasattr(keras.applications, str(family)) and str(family)[:1].isupper():
+        x = _application(inputs, family, weights)
+    else:
+        raise ValueError(
+            f"`family` must be one of {FAMILIES} or a keras.applications name such as "
+            f"{APPLICATIONS}. Received: family={family!r}"
+        )
+    if family == "cnn":
+        x = _dense_block(x, layers, 128, dropout, batch_norm)
+    if dropout:
+        x = keras.layers.Dropout(dropout, seed=seed)(x)
+    logits = layers.dense(num_classes, activation=None)(x)
+    outputs = keras.layers.Activation("softmax", dtype="float32")(logits)
+    return keras.Model(inputs, outputs, name=name or str(family).lower())
+
+
+class _Layers:
+    """Makes Dense / Conv2D layers with seeded initializers and the shared regularizer."""
+
+    def __init__(self, activation, kernel_initializer, seed, l1, l2):
+        self.activation = activation
+        self.kernel_initializer = kernel_initializer
+        self.seed = int(seed)
+        self.count = 0
+        self.regularizer = keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
+
+    def _initializer(self, activation):
+        self.count += 1
+        seed = self.seed * 1000 + self.count
+        if self.kernel_initializer in (None, "auto"):
+            return for_activation(activation, seed=seed)
+        if isinstance(self.kernel_initializer, dict):  # {"class_name": ..., "config": {...}}
+            config = dict(self.kernel_initializer)
+            config["config"] = {**config.get("config", {}), "seed": seed}
+        else:
+            config = {"class_name": self.kernel_initializer, "config": {"seed": seed}}
+        try:
+            return keras.initializers.get(config)
+        except (TypeError, ValueError):  # initializers without a seed (zeros, ones)
+            return keras.initializers.get(self.kernel_initializer)
+
+    def dense(self, units, activation="hidden", init_for="hidden"):
+        """`init_for`: the activation that follows (for the initializer), when not `activation`."""
+        activation = self.activation if activation == "hidden" else activation
+        init_for = activation if init_for == "hidden" else init_for
+        return keras.layers.Dense(
+            units, activation=activation, kernel_initializer=self._initializer(init_for),
+            kernel_regularizer=self.regularizer,
+        )
+
+    def conv(self, filters, strides=1, activation="hidden", kernel_size=3):
+        activation = self.activation if activation == "hidden" else activation
+        return keras.layers.Conv2D(
+            filters, kernel_size, strides=strides, padding="same", activation=activation,
+            kernel_initializer=self._initializer(activation or self.activation),
+            kernel_regularizer=self.regularizer,
+        )
+
+
+def _dense_block(x, layers, units, dropout, batch_norm):
+    if dropout:
+        x = keras.layers.Dropout(dropout, seed=layers.seed + layers.count)(x)
+    if batch_norm:
+        x = layers.dense(units, activation=None, init_for=layers.activation)(x)
+        x = keras.layers.BatchNormalization()(x)
+        return keras.layers.Activation(layers.activation)(x)
+    return layers.dense(units)(x)
+
+
+def _cnn(inputs, layers, filters, depth, batch_norm):
+    _need_image(inputs, "cnn")
+    size = min(inputs.shape[1:3])
+    blocks = depth or max(1, min(3, int(math.log2(size / 2))))
+    x = inputs
+    for block in range(blocks):
+        for _ in range(2):
+            if batch_norm:
+                x = layers.conv(filters * 2**block, activation=None)(x)
+                x = keras.layers.BatchNormalization()(x)
+                x = keras.layers.Activation(layers.activation)(x)
+            else:
+                x = layers.conv(filters * 2**block)(x)
+        if min(x.shape[1:3]) >= 2:
+            x = keras.layers.MaxPooling2D()(x)
+    return keras.layers.Flatten()(x)
+
+
+def _resnet(inputs, layers, filters, stages):
+    _need_image(inputs, "resnet")
+    act = layers.activation
+    x = layers.conv(filters, activation=None)(inputs)
+    x = keras.layers.Activation(act)(keras.layers.BatchNormalization()(x))
+    for stage in range(stages):
+        strides = 2 if stage and min(x.shape[1:3]) >= 4 else 1
+        width = filters * 2**stage
+        shortcut = x
+        y = layers.conv(width, strides, activation=None)(x)
+        y = keras.layers.Activation(act)(keras.layers.BatchNormalization()(y))
+        y = layers.conv(width, activation=None)(y)
+        y = keras.layers.BatchNormalization(gamma_initializer="zeros")(y)  # block starts as identity
+        if strides != 1 or shortcut.shape[-1] != width:
+            shortcut = layers.conv(width, strides, activation=None, kernel_size=1)(shortcut)
+        x = keras.layers.Activation(act)(keras.layers.Add()([shortcut, y]))
+    return keras.layers.GlobalAveragePooling2D()(x)
+
+
+def _application(inputs, family, weights):
+    _need_image(inputs, family)
+    if inputs.shape[-1] != 3 or min(inputs.shape[1:3]) < 32:
+        raise ValueError(
+            f"keras.applications.{family} needs RGB images of at least 32x32; pass "
+            f"--image-size 32 --channels 3. Received: input_shape={tuple(inputs.shape[1:])}"
+        )
+    base = getattr(keras.applications, family)(
+        include_top=False, weights=weights, input_shape=tuple(inputs.shape[1:]), pooling="avg",
+    )
+    return base(inputs * 255.0)  # applications expect [0, 255] inputs and rescale themselves
+
+
+def _need_image(inputs, family):
+    if len(inputs.shape) != 4:
+        raise ValueError(
+            f"The {family} family needs images (height, width, channels). "
+            f"Received: input_shape={tuple(inputs.shape[1:])}; use family='mlp' for features."
+        )
+
+
+def _check(input_shape, num_classes, dropout, l1, l2, width, depth):
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
+        raise ValueError(f"`num_classes` must be an int >= 2. Received: num_classes={num_classes!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
+    for name, value in (("l1", l1), ("l2", l2)):
+        if value < 0:
+            raise ValueError(f"`{name}` must be >= 0. Received: {name}={value!r}")
+    for name, value in (("width", width), ("depth", depth)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ValueError(f"`{name}` must be None or an int >= 1. Received: {name}={value!r}")
+    if not input_shape:
+        raise ValueError(f"`input_shape` must not be empty. Received: input_shape={input_shape!r}")

@@ -1,0 +1,80 @@
+"""recipes/train.py: the config-driven script, and the kerasext.models families it builds."""
+
+import json
+import os
+
+import keras
+import pytest
+from conftest import load_recipe
+
+from kerasext import models, runner
+
+train = load_recipe("train")
+
+
+@pytest.fixture(autouse=True)
+def float32_policy():
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def test_smoke_every_group_of_flags(run_in):
+    metrics = train.main([
+        "--epochs", "1", "--model", "resnet", "--depth", "2", "--augment", "rotate,cutout,mixup",
+        "--loss", "label_smoothing", "--optimizer", "nesterov", "--schedule", "onecycle",
+        "--learning-rate", "0.05", "--dropout", "0.1", "--early-stopping", "2", "--model-dir", "out",
+    ])
+    assert {"config.json", "model.keras", "metrics.json", "curves.png"} <= set(os.listdir("out"))
+    saved = json.load(open("out/metrics.json"))
+    assert saved["test"] == metrics["test"] and 0.0 <= saved["test"]["accuracy"] <= 1.0
+    assert saved["results"]["train"]["epochs"] == 1 and "diagnosis" in saved
+    config = json.load(open("out/config.json"))
+    assert config["augment"] == "rotate,cutout,mixup" and config["schedule"] == "onecycle"
+
+
+def test_config_replays_and_flags_override(run_in):
+    first = train.main(["--epochs", "1", "--model", "mlp", "--optimizer", "adamw", "--schedule", "cosine",
+                        "--batch-norm", "--l2", "1e-4", "--model-dir", "a"])
+    replay = train.main(["--config", "a/config.json", "--model-dir", "b"])
+    assert first["test"] == replay["test"]
+    assert json.load(open("b/config.json"))["batch_norm"] is True
+    other = train.main(["--config", "a/config.json", "--schedule", "step", "--model-dir", "c"])
+    assert json.load(open("c/config.json"))["schedule"] == "step" and other["test"] != first["test"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--augment", "cutout,blur"], "`--augment` takes"),
+        (["--model", "vgg"], "`--model` must be one of"),
+        (["--dropout", "1.5"], "`--dropout` must be in [0, 1)"),
+        (["--learning-rate", "-1"], "`--learning-rate` must be > 0"),
+        (["--optimizer", "lion"], "argument --optimizer: invalid choice"),
+        (["--model", "MobileNetV3Small"], "needs RGB images of at least 32x32"),
+    ],
+)
+def test_bad_flags_exit_2_with_one_line(run_in, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        runner.run_cli(train.main, argv + ["--model-dir", "bad"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2
+    assert len(lines) == 1 and message in lines[0]
+    assert not os.path.exists("bad")
+
+
+@pytest.mark.parametrize("family", ["cnn", "mlp", "resnet"])
+def test_families_start_from_the_same_weights_whatever_the_regularization(family):
+    plain = models.build_model(family, (8, 8, 1), 10, seed=3)
+    regular = models.build_model(family, (8, 8, 1), 10, seed=3, dropout=0.5, l2=1e-3)
+    assert plain.output.shape == (None, 10)
+    for a, b in zip(plain.get_weights(), regular.get_weights()):
+        assert (a == b).all()
+
+
+def test_models_reject_bad_input():
+    with pytest.raises(ValueError, match="family"):
+        models.build_model("vgg", (8, 8, 1), 10)
+    with pytest.raises(ValueError, match="needs images"):
+        models.build_model("cnn", (64,), 10)
+    with pytest.raises(ValueError, match="dropout"):
+        models.build_model("mlp", (64,), 10, dropout=1.0)

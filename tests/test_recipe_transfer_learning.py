@@ -1,0 +1,53 @@
+"""recipes/transfer_learning.py: pretrain mode, transfer table, offline ImageNet, bad flags."""
+
+import json
+import os
+import socket
+
+import pytest
+from conftest import load_recipe
+
+from kerasext import runner
+
+transfer_learning = load_recipe("transfer_learning")
+
+
+def test_smoke_pretrain_then_transfer_from_the_file(run_in):
+    transfer_learning.main(["--mode", "pretrain", "--pretrain-epochs", "1", "--model-dir", "pre"])
+    assert {"backbone.weights.h5", "metrics.json", "model.keras"} <= set(os.listdir("pre"))
+    assert json.load(open("pre/metrics.json"))["results"]["source_test_accuracy"] > 0
+    transfer_learning.main(["--epochs", "2", "--labels-per-class", "10", "--weights", "pre/backbone.weights.h5",
+                            "--model-dir", "out"])
+    saved = json.load(open("out/metrics.json"))["results"]
+    assert [r["variant"] for r in saved["rows"]] == ["from scratch", "feature extraction", "fine-tuning"]
+    assert all(0 <= r["acc_10"] <= 1 for r in saved["rows"])
+    assert "| fine-tuning |" in open("out/comparison.md").read()
+
+
+def test_offline_imagenet_is_one_line(run_in, capsys, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("network disabled by the test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setenv("KERAS_HOME", str(run_in / "keras_home"))  # no cached weights
+    with pytest.raises(SystemExit) as exit_info:
+        runner.run_cli(transfer_learning.main, ["--base", "MobileNetV3Small", "--weights", "imagenet",
+                                                "--image-size", "32", "--channels", "3", "--model-dir", "bad"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(lines) == 1
+    assert "ImageNet weights for MobileNetV3Small cannot be downloaded" in lines[0] and "--weights PATH" in lines[0]
+    assert not os.path.exists("bad")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--labels-per-class", "ten"], "`--labels-per-class` must be"),
+    (["--source-classes", "0,1", "--target-classes", "1,2"], "must be disjoint"),
+    (["--base", "MobileNetV3Small", "--weights", "none"], "needs RGB images of at least 32x32"),
+])
+def test_bad_flags_exit_2_with_one_line(run_in, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        runner.run_cli(transfer_learning.main, argv + ["--model-dir", "bad"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(lines) == 1 and message in lines[0]
+    assert not os.path.exists("bad")
