@@ -152,3 +152,20 @@ def test_tfds_offline_fails_fast_with_one_line(tmp_path, offline):
     message = str(error.value)
     assert "'cifar10'" in message and "--data-dir" in message and "\n" not in message
     assert time.time() - start < 30
+
+
+def test_augmented_pipeline_is_repeatable_with_a_seed():
+    import keras
+
+    from kerasext import layers
+
+    def first_batches():
+        keras.utils.set_random_seed(3)
+        augment = [layers.Cutout(0.3), keras.layers.RandomFlip("horizontal"),
+                   layers.Mixup(alpha=0.4, num_classes=10)]
+        train = data.load("digits", batch_size=32, seed=3, augment=augment)[0]
+        return [(x.numpy(), y.numpy()) for x, y in train.take(6)]
+
+    for (xa, ya), (xb, yb) in zip(first_batches(), first_batches()):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)

@@ -253,7 +253,9 @@ def apply_augmentation(dataset, augment):
                 images = step(images)
         return images, labels
 
-    return dataset.map(apply, num_parallel_calls=tf.data.AUTOTUNE)
+    # One call at a time: the layers draw from random state, and parallel calls would
+    # take their draws in a different order on every run (same seed, other results).
+    return dataset.map(apply)
 
 
 def _check_batch_size(batch_size):
