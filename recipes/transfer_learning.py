@@ -97,6 +97,9 @@ def few_labels(x, y, per_class, seed):
 def make_backbone(args, input_shape, weights=None):
     """Images -> a feature vector: the kerasext CNN's body, or a keras.applications base."""
     if args.base == "cnn":
+        if args.weights == "imagenet":
+            raise ValueError("`--weights imagenet` needs a keras.applications `--base` (e.g. "
+                             "MobileNetV3Small); the cnn backbone has no ImageNet weights. Received: --base cnn")
         model = models.build_model("cnn", input_shape, 2, batch_norm=True, seed=args.seed)
         return keras.Model(model.input, model.layers[-3].output, name="backbone")  # before the head
     if not hasattr(keras.applications, args.base):

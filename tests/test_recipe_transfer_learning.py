@@ -44,6 +44,7 @@ def test_offline_imagenet_is_one_line(run_in, capsys, monkeypatch):
     (["--labels-per-class", "ten"], "`--labels-per-class` must be"),
     (["--source-classes", "0,1", "--target-classes", "1,2"], "must be disjoint"),
     (["--base", "MobileNetV3Small", "--weights", "none"], "needs RGB images of at least 32x32"),
+    (["--weights", "imagenet"], "`--weights imagenet` needs a keras.applications `--base`"),
 ])
 def test_bad_flags_exit_2_with_one_line(run_in, capsys, argv, message):
     with pytest.raises(SystemExit) as exit_info:
