@@ -189,7 +189,7 @@ def main(argv=None):
         validation, test = one_hot(validation, info.num_classes), one_hot(test, info.num_classes)
     steps_per_epoch = math.ceil(info.split_sizes["train"] / args.batch_size)
 
-    with runner.strategy(args).scope():
+    with runner.scope(args):  # the distribution strategy's scope, plus --remat
         model = models.build_model(
             args.model, info.input_shape, info.num_classes, width=args.width, depth=args.depth,
             activation=args.activation, dropout=args.dropout, batch_norm=args.batch_norm,
@@ -200,12 +200,13 @@ def main(argv=None):
                       loss=make_loss(args, mixes), metrics=["accuracy"])
     data.check_targets(model, train)  # before anything is written
 
-    run = runner.start_run(args)
+    run = runner.start_run(args)  # or resume the unfinished run in --model-dir
     fit_callbacks = make_callbacks(args, steps_per_epoch)
-    history = model.fit(
-        train, validation_data=validation, epochs=args.epochs,
-        callbacks=fit_callbacks + run.callbacks(), shuffle=False,
-    )
+    # The run's callbacks checkpoint every --checkpoint-every steps, with these callbacks'
+    # state; after a kill the same command resumes at the batch it had reached.
+    callbacks = fit_callbacks + run.callbacks(train, track=fit_callbacks)
+    history = run.fit(model, train, epochs=args.epochs, callbacks=callbacks,
+                      validation_data=validation)
     summary = results.summarize_history(history)
     extra = {
         "shows": "any data set, model, augmentation, loss, optimizer and schedule from flags or a config",

@@ -143,6 +143,17 @@ def test_nan_loss_stops_with_one_line_and_keeps_the_last_good_checkpoint(run_in,
     assert not os.path.exists("nan/metrics.json")
 
 
+def test_killed_after_the_last_checkpoint_finishes_with_the_full_history(run_in):
+    first = baseline.main(["--epochs", "2", "--checkpoint-every", "0", "--model-dir", "k"])
+    history = open("k/history.csv").read()
+    for name in ("metrics.json", "model.keras", "curves.png"):  # killed before these
+        os.remove(os.path.join("k", name))
+    again = baseline.main(["--epochs", "2", "--checkpoint-every", "0", "--model-dir", "k"])
+    assert again["resumed_from"] == {"epoch": 2, "batch": 0, "step": 46}
+    assert again["weights_sha256"] == first["weights_sha256"] and again["test"] == first["test"]
+    assert again["final_epoch"] == first["final_epoch"] and open("k/history.csv").read() == history
+
+
 def test_resume_with_other_flags_is_refused(run_in, capsys):
     baseline.main(["--epochs", "1", "--model-dir", "r"])
     os.remove("r/metrics.json")  # as if killed before the end

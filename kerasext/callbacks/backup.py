@@ -54,6 +54,9 @@ class BackupAndResume(keras.callbacks.Callback):
         callbacks: other callbacks whose state must survive a restart: Keras'
             `EarlyStopping`, `ReduceLROnPlateau`, `ModelCheckpoint`, and any object with
             `get_state()` / `set_state(state)` (kerasext's `LearningCurveDiagnosis`).
+            Put `BackupAndResume` after them in the list given to `fit`: it restores their
+            state after their `on_train_begin` resets it, and saves it after their
+            `on_epoch_end` updates it.
         save_every: steps between checkpoints; `0` saves at epoch ends only.
             Defaults to `100`.
         keep: complete checkpoints to keep. Defaults to `2`.
@@ -103,9 +106,13 @@ class BackupAndResume(keras.callbacks.Callback):
         return epoch, batch
 
     def on_train_begin(self, logs=None):
+        # Tracked callbacks are restored here, after their own `on_train_begin` has reset
+        # them: this callback must come after them in the list given to `fit`.
         self.diverged_at = None
         if self._carry is not None:  # a later `fit` of the same run, in this process
-            self._pending, self._carry = self._carry, None
+            states, arrays = self._carry
+            self._carry = None
+            _restore_callbacks(self._tracked, states, arrays)
             return
         start = self.start_point()
         if start is None:
@@ -119,8 +126,9 @@ class BackupAndResume(keras.callbacks.Callback):
         epoch, batch = start
         self.model._initial_epoch = epoch  # how Keras' own BackupAndRestore moves `fit` on
         self.resumed_from = (epoch, batch, int(self.model.optimizer.iterations.numpy()))
-        self._pending = (state.get("callbacks", {}), _read_arrays(os.path.join(folder, ARRAYS)),
-                         epoch, batch, state.get("metrics"))
+        _restore_callbacks(self._tracked, state.get("callbacks", {}),
+                           _read_arrays(os.path.join(folder, ARRAYS)))
+        self._pending = (epoch, batch, state.get("metrics"))
 
     def on_train_end(self, logs=None):
         # The stale-epoch bug of Keras' BackupAndRestore: a model that resumed once would
@@ -128,16 +136,15 @@ class BackupAndResume(keras.callbacks.Callback):
         # the tracked callbacks' state, which their `on_train_begin` would otherwise reset.
         self.model._initial_epoch = None
         arrays = {}
-        self._carry = (_callback_states(self._tracked, arrays), arrays, None, 0, None)
+        self._carry = (_callback_states(self._tracked, arrays), arrays)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch, self._batch = epoch, 0
         skip = 0
         if self._pending is not None:
-            states, arrays, start_epoch, skip, totals = self._pending
+            start_epoch, skip, totals = self._pending
             if epoch != start_epoch:
                 skip = 0
-            _restore_callbacks(self._tracked, states, arrays)
             self._metric_totals = totals if skip else None
             self._batch = skip
             self._pending = None

@@ -147,10 +147,12 @@ class Run:
             self.backup_dir, data=train, callbacks=[self._history, *track], save_every=every
         )
         profile = self.config.get("profile") or 0
+        # The backup comes last, so an end-of-epoch checkpoint holds every other callback's
+        # state after its own `on_epoch_end`: put these after your callbacks in `fit`.
         return [
-            self._backup,
             self._history,
             keras.callbacks.TensorBoard(log_dir=self.log_dir, profile_batch=profile),
+            self._backup,
         ]
 
     def fit(self, model, train, epochs, callbacks=None, **kwargs):
