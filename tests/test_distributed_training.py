@@ -24,6 +24,17 @@ def free_port():
         return sock.getsockname()[1]
 
 
+@pytest.fixture
+def children():
+    """Worker processes a test starts; any still running at the end (a failed test) is killed."""
+    started = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def python(code, cwd, env=None, timeout=600):
     result = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,
                             timeout=timeout, env={**os.environ, **(env or {})})
@@ -55,7 +66,7 @@ for kind in ("default", "mirrored"):
 
 
 @pytest.mark.multiprocess
-def test_multi_worker_two_processes_identical_weights_only_chief_writes(tmp_path):
+def test_multi_worker_two_processes_identical_weights_only_chief_writes(tmp_path, children):
     ports = [free_port(), free_port()]
     code = f"""
 import json, os, sys
@@ -65,7 +76,7 @@ m = load_recipe("baseline").main(["--strategy", "multi_worker", "--epochs", "1",
                                    "--model-dir", {str(tmp_path / "run")!r}])
 print("RESULT " + json.dumps({{"test": m["test"], "weights": m["weights_sha256"]}}))
 """
-    processes = []
+    processes = children
     for index in range(2):
         cwd = tmp_path / f"worker{index}"
         cwd.mkdir()
@@ -107,11 +118,12 @@ print("RESULT " + json.dumps({{"weights": m["weights_sha256"], "resumed": m["res
 
 
 @pytest.mark.multiprocess
-def test_multi_worker_killed_worker_then_cluster_restart_resumes(tmp_path):
+def test_multi_worker_killed_worker_then_cluster_restart_resumes(tmp_path, children):
     argv = ["--strategy", "multi_worker", "--epochs", "2", "--batch-size", "16",
             "--checkpoint-every", "5", "--model-dir", str(tmp_path / "run")]
     pointer = tmp_path / "run" / "backup" / "latest"
     first = start_workers(tmp_path, argv, [free_port(), free_port()], "first")
+    children.extend(first)
     deadline = time.time() + 180
     while time.time() < deadline:
         if pointer.exists() and int(pointer.read_text().split("-")[1]) >= 60:
@@ -124,6 +136,7 @@ def test_multi_worker_killed_worker_then_cluster_restart_resumes(tmp_path):
     assert not (tmp_path / "run" / "metrics.json").exists()
 
     second = start_workers(tmp_path, argv, [free_port(), free_port()], "second")
+    children.extend(second)
     results = []
     for process in second:
         out, _ = process.communicate(timeout=600)

@@ -31,7 +31,7 @@ def latest_step(model_dir):
 
 
 @pytest.mark.multiprocess
-def test_sigkill_mid_epoch_then_the_same_command_resumes_exactly(tmp_path):
+def test_sigkill_mid_epoch_then_the_same_command_resumes_exactly(tmp_path, request):
     straight = subprocess.run([*RECIPE, *FLAGS, "--model-dir", "straight"], cwd=tmp_path,
                               capture_output=True, text=True, timeout=600)
     assert straight.returncode == 0, straight.stderr[-2000:]
@@ -39,6 +39,7 @@ def test_sigkill_mid_epoch_then_the_same_command_resumes_exactly(tmp_path):
     command = [*RECIPE, *FLAGS, "--model-dir", "killed"]
     process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
+    request.addfinalizer(lambda: process.poll() is None and process.kill())
     deadline = time.time() + 300
     while latest_step(tmp_path / "killed") < 200 and time.time() < deadline:  # inside epoch 2
         time.sleep(0.02)
