@@ -1,6 +1,7 @@
 """Shared machinery of the callbacks that set LR and momentum every step."""
 
 import keras
+from keras import ops
 
 from kerasext.callbacks._momentum import attach_momentum
 from kerasext.callbacks._momentum import momentum_value
@@ -45,13 +46,14 @@ class ScheduledHyperparameters(keras.callbacks.Callback):
         raise NotImplementedError
 
     def _lr_at(self, step):
-        raise NotImplementedError
+        """The learning rate of `self.schedule` (set by `_build`) at `step`."""
+        return float(ops.convert_to_numpy(self.schedule(step)))
 
     def _momentum_at(self, step):
         return None
 
     def _schedules_momentum(self):
-        return False
+        return getattr(self, "moms", None) is not None
 
     # Keras hooks --------------------------------------------------------
     def _resolve_steps(self):

@@ -1,7 +1,6 @@
 """Warmup + cosine annealing (with optional restarts) as a callback."""
 
 import keras
-from keras import ops
 
 from kerasext.callbacks._scheduled import ScheduledHyperparameters
 from kerasext.schedules import one_cycle as one_cycle_lib
@@ -131,12 +130,6 @@ class CosineAnnealing(ScheduledHyperparameters):
             t_mul=self.t_mul,
             m_mul=self.m_mul,
         )
-
-    def _lr_at(self, step):
-        return float(ops.convert_to_numpy(self.schedule(step)))
-
-    def _schedules_momentum(self):
-        return self.moms is not None
 
     def _momentum_at(self, step):
         high, low = self.moms

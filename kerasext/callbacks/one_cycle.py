@@ -113,12 +113,6 @@ class OneCycle(ScheduledHyperparameters):
             anneal=self.anneal,
         )
 
-    def _lr_at(self, step):
-        return float(ops.convert_to_numpy(self.schedule(step)))
-
-    def _schedules_momentum(self):
-        return self.moms is not None
-
     def _momentum_at(self, step):
         value = one_cycle_lib.one_cycle_curve(
             step,
