@@ -18,7 +18,6 @@ Run:
     python -m cloud.submit train --project P --region us-central1 --bucket gs://B --tpu v5litepod-8
 """
 
-import os
 import sys
 import time
 
