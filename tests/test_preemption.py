@@ -155,6 +155,14 @@ def test_killed_after_the_last_checkpoint_finishes_with_the_full_history(run_in)
     assert again["final_epoch"] == first["final_epoch"] and open("k/history.csv").read() == history
 
 
+def test_killed_before_any_checkpoint_the_same_command_starts_over_in_place(run_in):
+    first = baseline.main(["--epochs", "1", "--model-dir", "early"])
+    os.remove("early/metrics.json")
+    shutil.rmtree("early/backup")  # killed before its first checkpoint
+    again = baseline.main(["--epochs", "1", "--model-dir", "early"])
+    assert again["resumed_from"] is None and again["weights_sha256"] == first["weights_sha256"]
+
+
 def test_resume_with_other_flags_is_refused(run_in, capsys):
     baseline.main(["--epochs", "1", "--model-dir", "r"])
     os.remove("r/metrics.json")  # as if killed before the end

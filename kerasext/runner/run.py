@@ -314,8 +314,8 @@ def start_run(args):
 def check_model_dir(args):
     """Returns `(folder or None for the default, resuming)` for the requested output folder.
 
-    An empty or missing folder starts a run; one holding an unfinished run (a checkpoint
-    and no metrics.json) started with the same flags resumes it.
+    An empty or missing folder starts a run; one holding an unfinished run (config.json and
+    no metrics.json) started with the same flags continues it, from its newest checkpoint.
 
     Raises:
         ValueError: for a folder holding a finished run, other files, or an unfinished run
@@ -326,11 +326,11 @@ def check_model_dir(args):
         return directory, False
     backup = os.environ.get("AIP_CHECKPOINT_DIR") or os.path.join(directory, BACKUP)
     saved_path = os.path.join(directory, CONFIG)
-    unfinished = (
-        latest_checkpoint(backup) is not None
-        and tf.io.gfile.exists(saved_path)
-        and not tf.io.gfile.exists(os.path.join(directory, METRICS))
-    )
+    # A run that wrote its config.json but not its metrics.json was stopped: the same flags
+    # continue it, from its newest checkpoint if it has one (a comparison recipe, killed
+    # before its checkpointed last variant, reruns its seeded variants and gets the same).
+    unfinished = tf.io.gfile.exists(saved_path) and not tf.io.gfile.exists(
+        os.path.join(directory, METRICS))
     if not unfinished:
         raise ValueError(
             f"`--model-dir` already holds files, and a run is never overwritten. "
