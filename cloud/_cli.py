@@ -44,3 +44,19 @@ def check_recipe_flags(flags, owned):
         name = flag.split("=", 1)[0]
         if name in owned:
             raise ValueError(f"recipe flag {name} is set by this command ({owned[name]}); drop it")
+
+
+def parse_recipe_command(parser, argv, owned):
+    """Splits a command line into cloud flags and the recipe's flags (`args.recipe_flags`),
+    checking the recipe exists, its flags leave `owned` to the command, and `--project` is set.
+
+    Raises:
+        ValueError: for bad input (one line, exit 2 at the command line).
+    """
+    args, recipe_flags = parser.parse_known_args(argv)
+    args.recipe_flags = recipe_flags
+    check_recipe(args.recipe)
+    check_recipe_flags(recipe_flags, owned)
+    if not args.project:
+        raise ValueError("--project is required (a Google Cloud project id)")
+    return args

@@ -21,7 +21,7 @@ Run:
 import sys
 import time
 
-from cloud._cli import ArgumentParser, check_recipe, check_recipe_flags
+from cloud._cli import ArgumentParser, parse_recipe_command
 
 DEFAULT_MACHINE_TYPE = "n1-standard-8"
 # The image cloud/cloudbuild.yaml pushes (Artifact Registry repository "kerasext").
@@ -75,12 +75,7 @@ def parse_args(argv=None, parser=None):
         ValueError: for bad input (one line, exit 2 at the command line).
     """
     parser = parser or build_parser()
-    args, recipe_flags = parser.parse_known_args(argv)
-    args.recipe_flags = recipe_flags
-    check_recipe(args.recipe)
-    check_recipe_flags(recipe_flags, OWNED_FLAGS)
-    if not args.project:
-        raise ValueError("--project is required (a Google Cloud project id)")
+    args = parse_recipe_command(parser, argv, OWNED_FLAGS)
     if not args.bucket or not args.bucket.startswith("gs://") or len(args.bucket) <= len("gs://"):
         raise ValueError(f"--bucket must be a Cloud Storage URI starting with gs://. Received: {args.bucket!r}")
     args.bucket = args.bucket.rstrip("/")

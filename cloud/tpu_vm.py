@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from cloud._cli import ROOT, ArgumentParser, check_recipe, check_recipe_flags
+from cloud._cli import ROOT, ArgumentParser, parse_recipe_command
 
 # TPU type -> the TPU VM software version to boot (Cloud TPU docs, "TPU software versions").
 RUNTIMES = {
@@ -60,12 +60,7 @@ def build_parser(prog="python -m cloud.tpu_vm"):
 
 def parse_args(argv=None, parser=None):
     parser = parser or build_parser()
-    args, recipe_flags = parser.parse_known_args(argv)
-    args.recipe_flags = recipe_flags
-    check_recipe(args.recipe)
-    check_recipe_flags(recipe_flags, OWNED_FLAGS)
-    if not args.project:
-        raise ValueError("--project is required (a Google Cloud project id)")
+    args = parse_recipe_command(parser, argv, OWNED_FLAGS)
     if args.tpu not in RUNTIMES:
         raise ValueError(f"--tpu must be one of {', '.join(RUNTIMES)} (single-host). Received: {args.tpu!r}")
     args.runtime_version = args.runtime_version or RUNTIMES[args.tpu]
