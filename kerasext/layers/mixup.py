@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from kerasext.layers import _augment_utils as utils
+from kerasext.layers import _pixels
 from kerasext.layers._label_mixing import LabelMixingLayer
 
 
@@ -20,22 +21,23 @@ class Mixup(LabelMixingLayer):
     Partners: timm pairs sample `i` with `batch - 1 - i` (the batch
     reversed) and Keras' `MixUp` draws a random permutation. We pair
     neighbours, `i xor 1`: like the reversal a fixed perfect matching, so in
-    a shuffled pipeline partners are uniformly random, but it makes the
-    blend of every sample with its partner a single batched 2x2 matmul over
-    the `(batch / 2, 2, -1)` view of the batch, one pass over memory instead
-    of a reversed copy plus three elementwise passes (used for even batches
-    of samples with at least 6144 values, e.g. 48x48x3; below that the
-    elementwise form is faster). In an odd-sized batch the last sample is
-    its own partner and comes out unchanged. (Where float32 matmuls run at
-    reduced precision, TF32 GPUs or TPUs, the blend inherits it, ~1e-3
+    a shuffled pipeline partners are uniformly random. In a TensorFlow graph
+    (`tf.data`, `tf.function`) the blend is one XLA-fused pass over the
+    batch (see `_pixels.py`); eagerly, the blend of every pair is a batched
+    2x2 matmul over the `(batch / 2, 2, -1)` view of the batch instead of a
+    reversed copy plus three elementwise passes (even batches of samples
+    with at least 6144 values, e.g. 48x48x3; below that the elementwise
+    form is faster). In an odd-sized batch the last sample is its own
+    partner and comes out unchanged. (Where float32 matmuls run at reduced
+    precision, TF32 GPUs or TPUs, the eager blend inherits it, ~1e-3
     relative.)
 
     Keras' nearest built-in is `keras.layers.MixUp`. It needs one-hot labels
     in a dict, has no `prob`, and cannot be mapped over `(images, labels)`
     tuples; `Mixup` takes integer labels (one-hot encoded with
     `num_classes`), the tuple, two-argument and dict forms, and per-sample
-    `prob`, and on large images runs one pass over the batch where `MixUp`
-    runs four (1.5-1.9x faster at 224x224; on par at 32x32).
+    `prob`, and runs one fused pass over the batch where `MixUp` runs four
+    (`benchmarks/augment.py`: 1.2-2.8x faster, 32 to 224 px).
 
     Args:
         alpha: Concentration of the symmetric Beta distribution of `lam`;
@@ -103,8 +105,7 @@ class Mixup(LabelMixingLayer):
         apply = self._sample_apply(n)
         if apply is not None:
             lam = ops.where(apply, lam, 1.0)
-        images, labels = utils.pair_blend([images, labels], lam)
-        return images, labels
+        return _pixels.blend(images, lam), utils.pair_blend([labels], lam)[0]
 
     def get_config(self):
         config = super().get_config()

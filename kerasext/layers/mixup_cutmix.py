@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from kerasext.layers import _augment_utils as utils
+from kerasext.layers import _pixels
 from kerasext.layers._label_mixing import LabelMixingLayer
 
 _MODES = ("elem", "batch")
@@ -37,7 +38,7 @@ class MixupCutMix(LabelMixingLayer):
     per sample or per batch, and neither smooths labels. This layer exists
     to reproduce timm's recipe
     inside a `tf.data` pipeline, with per-sample switching done by one
-    blend pass and one paste pass over the batch (no per-sample loop).
+    fused blend-and-paste pass over the batch (no per-sample loop).
 
     Args:
         mixup_alpha: Beta concentration for Mixup; 0 disables Mixup.
@@ -145,10 +146,9 @@ class MixupCutMix(LabelMixingLayer):
         if apply is not None:
             lam = ops.where(apply, lam, 1.0)
         if not with_cutmix:
-            images, labels = utils.pair_blend([images, labels], lam)
-            return images, labels
+            return _pixels.blend(images, lam), utils.pair_blend([labels], lam)[0]
 
-        height, width, channels = utils.image_size(images)
+        height, width, _ = utils.image_size(images)
         cut_apply = apply
         if use_cutmix is not None:
             cut_apply = (
@@ -157,21 +157,19 @@ class MixupCutMix(LabelMixingLayer):
         top, bottom, left, right, pasted = utils.cutmix_boxes(
             lam, cut_apply, height, width, gen
         )
-        mask = utils.box_mask(top, bottom, left, right, height, width, channels)
         if use_cutmix is None:  # CutMix only.
-            images = utils.paste(images, mask)
+            images = _pixels.paste(images, top, bottom, left, right)
             return images, utils.pair_blend([labels], 1.0 - pasted)[0]
 
         if self.mode == "batch":
             # One method for the whole batch: run only that one. (All random
             # draws happen above, outside the branches.)
             def cutmix_branch():
-                out = utils.paste(images, mask)
+                out = _pixels.paste(images, top, bottom, left, right)
                 return out, utils.pair_blend([labels], 1.0 - pasted)[0]
 
             def mixup_branch():
-                out, mixed = utils.pair_blend([images, labels], lam)
-                return out, mixed
+                return _pixels.blend(images, lam), utils.pair_blend([labels], lam)[0]
 
             return ops.cond(use_cutmix[0], cutmix_branch, mixup_branch)
 
@@ -179,8 +177,7 @@ class MixupCutMix(LabelMixingLayer):
         # as they are), then paste the partners' boxes for the CutMix draws
         # (their boxes are empty for Mixup draws).
         mix_lam = ops.where(use_cutmix, 1.0, lam)
-        mixed = utils.pair_blend([images], mix_lam)[0]
-        images = utils.paste(images, mask, base=mixed)
+        images = _pixels.paste(images, top, bottom, left, right, mix_lam)
         label_weight = ops.where(use_cutmix, 1.0 - pasted, mix_lam)
         return images, utils.pair_blend([labels], label_weight)[0]
 
