@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Reinstall when the package metadata changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-all results install clean
+.PHONY: demo test test-slow test-all results bench install clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,18 @@ $(STAMP): setup.cfg pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Benchmarks get their own environment: KerasCV (a second alternative to time against) is
+# installed there only, never beside the tests.
+BENCH_VENV := .venv-bench
+BPY := $(BENCH_VENV)/bin/python
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): setup.cfg pyproject.toml
+	@test -x $(BPY) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BPY) -m pip install --quiet --upgrade pip
+	$(BPY) -m pip install --quiet -e ".[bench]"
+	@touch $(BENCH_STAMP)
 
 ## The main job: the augmentation recipe on the embedded digits data (with and without each
 ## augmentation, ~2 minutes); prints the comparison, the test accuracy and the output folder.
@@ -41,5 +53,9 @@ test-slow: $(STAMP)
 
 test-all: test test-slow
 
+## Every benchmark, one process each (~20 minutes on 2 cores): writes benchmarks/results.md.
+bench: $(BENCH_STAMP)
+	$(BPY) benchmarks/run_all.py
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) runs .pytest_cache *.egg-info

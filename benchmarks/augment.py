@@ -183,7 +183,7 @@ def ratio_rows(table, sizes):
 
 def render(table, rows, sizes, batch, repeats, args):
     lines = [
-        "# Augmentation throughput",
+        "## Augmentation throughput",
         "",
         f"- TensorFlow {tf.__version__}, Keras {keras.__version__}, "
         f"NumPy {np.__version__}, Python {platform.python_version()}",
@@ -196,7 +196,7 @@ def render(table, rows, sizes, batch, repeats, args):
         f"- batch {batch}, float32 images, median of {repeats} repeats"
         f"{' (--quick)' if args.quick else ''}",
         "",
-        "## Images per second",
+        "### Images per second",
         "",
         "| image | mode | layer | images/s | ms/batch |",
         "|---|---|---|---:|---:|",
@@ -208,7 +208,7 @@ def render(table, rows, sizes, batch, repeats, args):
         )
     lines += [
         "",
-        "## Ratios against the targets",
+        "### Ratios against the targets",
         "",
         "speed-up = alternative time / our time (higher is better); "
         f"x floor = our time / bare pass time (target <= {FLOOR_LIMIT}).",

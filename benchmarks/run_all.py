@@ -1,0 +1,108 @@
+"""Runs every benchmark, one process each, and writes `benchmarks/results.md`.
+
+This is what `make bench` runs. Each benchmark prints its own section (versions, core count,
+its table, target and PASS/MISS) and writes it with `--out`; this script puts the sections
+together under one header, in the order below, and nothing else: every number in
+`results.md` is one a benchmark printed in this run. A benchmark that fails leaves a line
+saying so (its last error line) and makes the whole run exit 1; the others still run.
+
+Run:
+
+    python benchmarks/run_all.py                 # the suite, ~20 minutes on 2 cores
+    python benchmarks/run_all.py --quick --out /tmp/results.md   # smoke run
+    python benchmarks/run_all.py --only augment time_to_accuracy
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# (script, extra flags of the full run): the order of the sections in results.md.
+SUITE = (
+    ("augment", ["--repeats", "11"]),
+    ("pipeline_overhead", []),
+    ("time_to_accuracy", []),
+    ("callbacks_overhead", []),
+    ("memory", ["--recipe", "cifar"]),
+    ("scaling", []),
+)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def run_one(name, flags, quick, folder):
+    """Runs `benchmarks/<name>.py`; returns (section text, seconds, ok)."""
+    out = os.path.join(folder, f"{name}.md")
+    argv = [sys.executable, os.path.join(HERE, f"{name}.py"), "--out", out]
+    argv += ["--quick"] if quick else flags
+    print(f"$ {' '.join(argv[1:])}", flush=True)
+    start = time.time()
+    result = subprocess.run(argv, stdout=sys.stdout, stderr=subprocess.PIPE, text=True)
+    seconds = time.time() - start
+    sys.stderr.write(result.stderr[-4000:])
+    if result.returncode == 0 and os.path.isfile(out):
+        with open(out) as handle:
+            return handle.read(), seconds, True
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else "no output"
+    text = f"## {name}\n\nFailed (exit {result.returncode}): `{last}`\n"
+    return text, seconds, False
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="every benchmark's smoke settings")
+    parser.add_argument("--out", default=os.path.join(HERE, "results.md"))
+    names = [name for name, _ in SUITE]
+    parser.add_argument("--only", nargs="+", choices=names, default=names, metavar="NAME",
+                        help=f"run only these, of: {', '.join(names)}")
+    args = parser.parse_args(argv)
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    sections, failed = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for name, flags in SUITE:
+            if name not in args.only:
+                continue
+            text, seconds, ok = run_one(name, flags, args.quick, folder)
+            sections.append(text.rstrip() + f"\n\n_`{name}.py` took {seconds:.0f} s._\n")
+            if not ok:
+                failed.append(name)
+    command = "python benchmarks/run_all.py" + (" --quick" if args.quick else "")
+    header = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` (`{command}`), started {started:%Y-%m-%d %H:%M} UTC, on "
+        f"{cpu_model()}, os.cpu_count()={os.cpu_count()}, no GPU. Every figure is a ratio of "
+        "two things timed in the same run, alternating, median of repeats; absolute times on "
+        "these shared cores are noisy.",
+        "",
+    ]
+    if failed:
+        header += [f"**Failed:** {', '.join(failed)} (see their sections).", ""]
+    text = "\n".join(header) + "\n" + "\n".join(sections)
+    folder = os.path.dirname(os.path.abspath(args.out))
+    os.makedirs(folder, exist_ok=True)
+    with open(args.out, "w") as handle:
+        handle.write(text)
+    print(f"wrote {args.out}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
