@@ -9,27 +9,31 @@ Run:
     python -m cloud.submit_sweep train --epochs 20 --search-space space.json --metric val_accuracy \\
         --max-trials 20 --parallel-trials 4 --project P --region us-central1 --bucket gs://B --dry-run
 
-The search-space file (JSON; provisional until the local sweeps' format lands) maps recipe
-flag names to one range each:
+The search-space file is the one `recipes/sweep.py --space` reads (JSON, recipe flag names
+without `--`; format and checks in `kerasext.tuning.space`), so a space tried locally is
+submitted unchanged:
 
     {"learning-rate": {"double": [1e-4, 0.1], "scale": "log"},
      "depth": {"integer": [1, 4]},
      "batch-size": {"discrete": [32, 64, 128]},
      "optimizer": {"categorical": ["adam", "nesterov"]}}
 
+Every dimension must name a flag of the recipe and every value must be one the recipe accepts
+(checked here with the recipe's own parser, as a local sweep checks it).
+
 `--metric` is a key of metrics.json's `final_epoch` (`val_accuracy`, `val_loss`, ...) or
 `test_<name>` for its `test` results.
 """
 
-import json
+import importlib.util
 import sys
 
 from cloud import submit
+from cloud._cli import check_recipe
 
-KINDS = ("double", "integer", "discrete", "categorical")
 SCALES = {"linear": "UNIT_LINEAR_SCALE", "log": "UNIT_LOG_SCALE", "reverse_log": "UNIT_REVERSE_LOG_SCALE"}
 ALGORITHMS = {"bayesian": "ALGORITHM_UNSPECIFIED", "random": "RANDOM_SEARCH", "grid": "GRID_SEARCH"}
-METRIC_ENV = "KERASEXT_HP_METRIC"  # read by cloud/entrypoint.py
+METRIC_ENV = "KERASEXT_HP_METRIC"  # read by the runner: kerasext.tuning.report_metric
 
 
 def build_parser():
@@ -54,6 +58,7 @@ def parse_args(argv=None, parser=None):
     both = sorted(f"--{name}" for name in args.space if f"--{name}" in fixed)
     if both:
         raise ValueError(f"flags both fixed and searched: {', '.join(both)}")
+    check_against_recipe(args.recipe, args.space, args.recipe_flags)
     if not 1 <= args.parallel_trials <= args.max_trials:
         raise ValueError(
             "needs 1 <= --parallel-trials <= --max-trials. Received: "
@@ -67,40 +72,26 @@ def parse_args(argv=None, parser=None):
 
 
 def read_space(path):
-    """Reads and checks the search-space file; returns `{flag name: spec}`."""
-    try:
-        with open(path) as file:
-            space = json.load(file)
-    except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"--search-space: cannot read {path} as JSON: {error}") from None
-    if not isinstance(space, dict) or not space:
-        raise ValueError(f"--search-space {path} must hold a non-empty JSON object")
-    for name, spec in space.items():
-        where = f"--search-space {path}: {name!r}"
-        if name.startswith("-") or not isinstance(spec, dict):
-            raise ValueError(f"{where}: keys are recipe flags without '--', values objects")
-        kinds = [k for k in KINDS if k in spec]
-        unknown = sorted(set(spec) - set(KINDS) - {"scale"})
-        if len(kinds) != 1 or unknown:
-            raise ValueError(f"{where} needs exactly one of {', '.join(KINDS)} (and an optional scale). Received: {spec}")
-        kind, values = kinds[0], spec[kinds[0]]
-        if spec.get("scale", "linear") not in SCALES:
-            raise ValueError(f"{where}: scale must be one of {', '.join(SCALES)}. Received: {spec['scale']!r}")
-        if kind in ("double", "integer"):
-            numbers = (float,) if kind == "double" else ()
-            if (not isinstance(values, list) or len(values) != 2
-                    or not all(isinstance(v, (int, *numbers)) and not isinstance(v, bool) for v in values)
-                    or values[0] >= values[1]):
-                raise ValueError(f"{where}: {kind} must be [min, max] with min < max. Received: {values!r}")
-        elif not isinstance(values, list) or not values or len(set(map(str, values))) != len(values):
-            raise ValueError(f"{where}: {kind} must be a list of distinct values. Received: {values!r}")
-        elif kind == "discrete" and not all(isinstance(v, (int, float)) for v in values):
-            raise ValueError(f"{where}: discrete values must be numbers (use categorical). Received: {values!r}")
-    return space
+    """Reads and checks the search-space file (`kerasext.tuning.read_space`); returns `{flag name: spec}`."""
+    from kerasext.tuning import space
+
+    return space.read_space(path, flag="--search-space")
+
+
+def check_against_recipe(recipe, space, recipe_flags):
+    """Every dimension names a recipe flag, and the recipe accepts each value (as `recipes/sweep.py` checks)."""
+    from kerasext.tuning import RecipeHyperModel
+
+    path = check_recipe(recipe)
+    spec = importlib.util.spec_from_file_location(f"recipe_{recipe}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    RecipeHyperModel(module, space, fixed=recipe_flags)
 
 
 def parameter_spec(name, spec):
     from google.cloud.aiplatform_v1.types import StudySpec
+    from kerasext.tuning.space import KINDS
 
     P = StudySpec.ParameterSpec
     kind = next(k for k in KINDS if k in spec)

@@ -69,6 +69,10 @@ def test_dry_run_matches_golden_and_parses_back(space, capsys):
     ({"lr": {"double": [0.01, 0.1], "scale": "cubic"}}, [], "scale must be one of"),
     ({"batch-size": {"discrete": ["a"]}}, [], "discrete values must be numbers"),
     ({"epochs": {"integer": [1, 5]}}, ["--epochs", "3"], "both fixed and searched: --epochs"),
+    # the same checks as a local sweep (kerasext.tuning): the recipe's own flags and values
+    ({"lr": {"double": [1e-4, 0.1]}}, [], "'lr' names no flag of the recipe"),
+    ({"dropout": {"double": [0.5, 1.5]}}, [], "dropout=1.5: `--dropout` must be in [0, 1)"),
+    ({"lr": {"double": [0, 0.1], "scale": "log"}}, [], "a log scale needs min > 0"),
     (SPACE, ["--parallel-trials", "5", "--max-trials", "4"], "--parallel-trials <= --max-trials"),
 ])
 def test_bad_input_is_one_line_exit_2(space, content, extra, message, capsys):

@@ -208,7 +208,8 @@ class Run:
             The metrics dict that was written.
 
         Raises:
-            ValueError: if the loss became NaN or infinite (the last good checkpoint stays).
+            ValueError: if the loss became NaN or infinite (the last good checkpoint stays),
+                or a Vertex AI tuning trial's metric cannot be reported (`kerasext.tuning.report_metric`).
         """
         if self._backup is not None and self._backup.diverged_at is not None:
             step, epoch, batch = self._backup.diverged_at
@@ -245,6 +246,9 @@ class Run:
         for name, value in metrics["test"].items():
             print(f"test {name}: {value:.4f}")
         print(f"outputs: {self.directory}")
+        from kerasext.tuning.vertex import report_metric  # in a Vertex AI tuning trial only
+
+        report_metric(metrics)
         return metrics
 
 
