@@ -1,14 +1,23 @@
 """Peak memory of a recipe with and without --remat and --mixed-precision.
 
-Each variant runs `recipes/baseline.py` in a fresh process, one after another, and the
-peak resident set size of that process (`ru_maxrss` of the finished child) is reported
-next to the plain run's. Activations dominate at large images and batches, which is where
-rematerialization should show.
+Each variant runs a recipe in a fresh process, one after another, and the peak resident
+set size of that process (`ru_maxrss` of the finished child) is reported next to the plain
+run's. Activations dominate at large images and batches, which is where rematerialization
+should show.
+
+- `--recipe baseline` (default): `recipes/baseline.py` on `--dataset` (digits resized to
+  96x96 RGB, batch 256, unless told otherwise).
+- `--recipe cifar`: the CIFAR recipe of `benchmarks/time_to_accuracy.py`, i.e.
+  `recipes/train.py` with its `RECIPE_FLAGS` (fastnet, one-cycle, label smoothing, flip and
+  translation) on `../shared/data/cifar10_test.npz`, for `--epochs` (default 1); it prints a
+  skip line where that file is absent.
 
 Run:
 
     python benchmarks/memory.py                    # digits resized to 96x96 RGB, batch 256
     python benchmarks/memory.py --dataset ../shared/data/cifar10_test.npz --image-size 32
+    python benchmarks/memory.py --recipe cifar --out /tmp/memory.md
+    python benchmarks/memory.py --quick            # smoke run: 16x16 digits, two variants
 """
 
 import argparse
@@ -29,15 +38,15 @@ VARIANTS = {
 }
 
 
-def peak_rss_mb(argv):
-    """Runs the recipe in a child process; returns (peak RSS in MB, seconds)."""
+def peak_rss_mb(argv, recipe="baseline"):
+    """Runs `recipes/<recipe>.py` in a child process; returns (peak RSS in MB, seconds)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.time()
     with tempfile.TemporaryDirectory() as folder:
         result = subprocess.run(
-            [sys.executable, os.path.join(ROOT, "recipes", "baseline.py"), *argv,
+            [sys.executable, os.path.join(ROOT, "recipes", f"{recipe}.py"), *argv,
              "--model-dir", os.path.join(folder, "run")],
-            capture_output=True, text=True,
+            capture_output=True, text=True, env=_env(),
         )
     if result.returncode != 0:
         sys.exit(f"recipe failed: {result.stderr.strip().splitlines()[-1]}")
@@ -47,32 +56,90 @@ def peak_rss_mb(argv):
     return peak / 1024, time.time() - start
 
 
+def _env():
+    """The environment, with the project on PYTHONPATH (a recipe imports kerasext even uninstalled)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
+    return env
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", choices=("baseline", "cifar"), default="baseline")
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--image-size", default="96")
     parser.add_argument("--batch-size", default="256")
     parser.add_argument("--epochs", default="1")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 16x16 images, batch 32, plain and --remat --mixed-precision only")
+    parser.add_argument("--out", default=None, help="also write the markdown section to this file")
     args = parser.parse_args()
-    common = ["--dataset", args.dataset, "--image-size", args.image_size, "--channels", "3",
-              "--batch-size", args.batch_size, "--epochs", args.epochs]
+    variants = dict(VARIANTS)
+    if args.quick:
+        args.image_size, args.batch_size = "16", "32"
+        variants = {k: v for k, v in VARIANTS.items() if k in ("plain", "--remat --mixed-precision")}
+    if args.recipe == "cifar":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from _bench import CIFAR, no_cifar  # noqa: E402  (only here: it imports TensorFlow)
+        from time_to_accuracy import RECIPE_FLAGS
+
+        if not os.path.isfile(CIFAR):
+            return _emit(["## Peak memory (RSS) of the CIFAR recipe", "", no_cifar()], args.out)
+        recipe = "train"
+        common = RECIPE_FLAGS.split() + ["--dataset", CIFAR, "--epochs", args.epochs]
+        if args.quick:
+            common += ["--width", "8", "--split", "0.05,0.05,0.9"]
+        shown = f"recipes/train.py {' '.join(common).replace(CIFAR, os.path.relpath(CIFAR, ROOT))}"
+    else:
+        recipe = "baseline"
+        common = ["--dataset", args.dataset, "--image-size", args.image_size, "--channels", "3",
+                  "--batch-size", args.batch_size, "--epochs", args.epochs]
+        shown = f"recipes/baseline.py, {' '.join(common)}"
     rows = []
     # ru_maxrss over children only grows, so each variant runs in its own measuring process.
-    for name, flags in VARIANTS.items():
+    for name, flags in variants.items():
         code = (
             "import sys; sys.path.insert(0, %r); import memory; "
-            "print(*memory.peak_rss_mb(%r))" % (os.path.dirname(__file__), common + flags)
+            "print(*memory.peak_rss_mb(%r, %r))" % (os.path.dirname(os.path.abspath(__file__)),
+                                                    common + flags, recipe)
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         mb, seconds = (float(v) for v in out.stdout.split()[-2:])
         rows.append((name, mb, seconds))
     plain = rows[0][1]
-    print(f"# Peak memory (RSS) of recipes/baseline.py, {' '.join(common)}")
-    print(f"Python {platform.python_version()}, {os.cpu_count()} CPU cores; one fresh process per variant\n")
-    print("| variant | peak RSS (MB) | vs plain | seconds |")
-    print("|---|---:|---:|---:|")
+    lines = [
+        f"## Peak memory (RSS) of {shown}",
+        f"Python {platform.python_version()}, {_versions()}, {os.cpu_count()} CPU cores; "
+        "one fresh process per variant" + (" (--quick)" if args.quick else ""),
+        "",
+        "| variant | peak RSS (MB) | vs plain | seconds |",
+        "|---|---:|---:|---:|",
+    ]
     for name, mb, seconds in rows:
-        print(f"| {name} | {mb:,.0f} | {mb / plain:.2f} | {seconds:.0f} |")
+        lines.append(f"| {name} | {mb:,.0f} | {mb / plain:.2f} | {seconds:.0f} |")
+    _emit(lines, args.out)
+
+
+def _versions():
+    """TensorFlow and Keras versions, read from package metadata (no import in this process)."""
+    from importlib import metadata
+
+    found = []
+    for name, dist in (("TensorFlow", "tensorflow"), ("Keras", "keras")):
+        try:
+            found.append(f"{name} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} ?")
+    return ", ".join(found)
+
+
+def _emit(lines, out):
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        with open(out, "w") as handle:
+            handle.write(text)
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":

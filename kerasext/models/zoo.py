@@ -11,7 +11,7 @@ import keras
 
 from kerasext.initializers import for_activation
 
-FAMILIES = ("cnn", "mlp", "resnet")
+FAMILIES = ("cnn", "mlp", "resnet", "fastnet")
 # keras.applications bases accepted by name (any other keras.applications name also works).
 APPLICATIONS = ("MobileNetV3Small", "MobileNetV2", "EfficientNetB0", "ResNet50")
 
@@ -37,17 +37,21 @@ def build_model(
 
     Args:
         family: `"cnn"` (the baseline's conv-conv-pool blocks), `"mlp"`, `"resnet"` (a small
-            residual CNN), or a `keras.applications` name such as `"MobileNetV3Small"`.
+            residual CNN), `"fastnet"` (a fast small-image CNN in the style of airbench: a
+            stride-2 stem, then conv-pool-BN-ReLU-conv-BN-ReLU groups and a global max pool;
+            see `benchmarks/time_to_accuracy.py`), or a `keras.applications` name such as
+            `"MobileNetV3Small"`.
         input_shape: `(height, width, channels)` images, or `(features,)` (MLP only).
         num_classes: int >= 2, the softmax's width.
-        width: filters of the first block (cnn 32, resnet 16) or units per hidden layer
-            (mlp 128). Defaults to `None` (those values).
+        width: filters of the first block (cnn 32, resnet 16, fastnet 64) or units per
+            hidden layer (mlp 128). Defaults to `None` (those values).
         depth: conv blocks (cnn; default: as many as the image size allows, at most 3),
-            hidden layers (mlp; default 2), or residual stages (resnet; default 3).
+            hidden layers (mlp; default 2), residual stages (resnet; default 3), or conv
+            groups (fastnet; default 3, each halving the side and doubling the filters).
         activation: hidden activation name. Defaults to `"relu"`.
         dropout: dropout rate in [0, 1) before each dense layer. Defaults to `0.0`.
         batch_norm: whether to normalize after each conv / hidden dense layer. The resnet
-            family always uses batch norm. Defaults to `False`.
+            and fastnet families always use batch norm. Defaults to `False`.
         l1, l2: kernel regularization factors >= 0. Default to `0.0`.
         kernel_initializer: an initializer name, a Keras config dict
             (`{"class_name": "RandomNormal", "config": {"stddev": 0.01}}`), or `"auto"`/`None`
@@ -81,6 +85,8 @@ def build_model(
         dropout = 0.0  # already applied before each hidden layer
     elif family == "resnet":
         x = _resnet(inputs, layers, width or 16, 3 if depth is None else depth)
+    elif family == "fastnet":
+        x = _fastnet(inputs, layers, width or 64, 3 if depth is None else depth)
     elif hasattr(keras.applications, str(family)) and str(family)[:1].isupper():
         x = _application(inputs, family, weights)
     else:
@@ -185,6 +191,37 @@ def _resnet(inputs, layers, filters, stages):
             shortcut = layers.conv(width, strides, activation=None, kernel_size=1)(shortcut)
         x = keras.layers.Activation(act)(keras.layers.Add()([shortcut, y]))
     return keras.layers.GlobalAveragePooling2D()(x)
+
+
+def _fastnet(inputs, layers, filters, groups):
+    """airbench-style (Jordan, 2024, arXiv:2404.00498) CNN, cut down for CPUs.
+
+    A stride-2 3x3 stem (half the first group's filters) quarters the pixels every later
+    layer sees; each group is conv -> 2x2 max pool -> BN -> act -> conv -> BN -> act, with
+    no conv biases (BN follows). BN momentum 0.8: the running statistics keep up with a
+    short, high-learning-rate schedule. Global max pool, then features scaled by 1/8
+    (airbench's scaled logits), so a high learning rate does not saturate the softmax.
+    """
+    _need_image(inputs, "fastnet")
+
+    def conv_bn_act(x, width, strides=1, pool=False):
+        x = keras.layers.Conv2D(
+            width, 3, strides=strides, padding="same", use_bias=False,
+            kernel_initializer=layers._initializer(layers.activation),
+            kernel_regularizer=layers.regularizer,
+        )(x)
+        if pool and min(x.shape[1:3]) >= 2:
+            x = keras.layers.MaxPooling2D()(x)
+        x = keras.layers.BatchNormalization(momentum=0.8)(x)
+        return keras.layers.Activation(layers.activation)(x)
+
+    x = conv_bn_act(inputs, max(1, filters // 2), strides=2 if min(inputs.shape[1:3]) >= 8 else 1)
+    for group in range(groups):
+        width = filters * 2**group
+        x = conv_bn_act(x, width, pool=True)
+        x = conv_bn_act(x, width)
+    x = keras.layers.GlobalMaxPooling2D()(x)
+    return keras.layers.Rescaling(0.125)(x)
 
 
 def _application(inputs, family, weights):

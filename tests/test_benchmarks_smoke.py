@@ -1,0 +1,97 @@
+"""Smoke tests: every benchmark of issue 9 runs with `--quick`, prints its table and writes `--out`.
+
+They check that the scripts run and report, not the numbers (those are what `make bench`
+measures). Most run in this process (one TensorFlow start for all); `scaling.py` must split
+the CPU into logical devices before TensorFlow starts, so it gets a process of its own.
+"""
+
+import os
+import runpy
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SHARED_DATA
+
+BENCH = os.path.join(ROOT, "benchmarks")
+CIFAR = os.path.join(SHARED_DATA, "cifar10_test.npz")
+needs_cifar = pytest.mark.skipif(
+    not os.path.isfile(CIFAR), reason=f"{CIFAR} is absent (shared CIFAR-10 data not on this machine)"
+)
+
+
+def run_in_process(monkeypatch, capsys, name, *argv):
+    monkeypatch.syspath_prepend(BENCH)
+    monkeypatch.setattr(sys, "argv", [name, *argv])
+    runpy.run_path(os.path.join(BENCH, name), run_name="__main__")
+    return capsys.readouterr().out
+
+
+def check_section(text, out_file, title, *cells):
+    assert title in text
+    assert "TensorFlow" in text and "Keras" in text and "os.cpu_count()=" in text
+    for cell in cells:
+        assert cell in text
+    with open(out_file) as handle:
+        assert title in handle.read()
+
+
+def test_callbacks_overhead_quick(monkeypatch, capsys, tmp_path):
+    out = tmp_path / "callbacks.md"
+    text = run_in_process(monkeypatch, capsys, "callbacks_overhead.py", "--quick",
+                          "--images", "256", "--out", str(out))
+    check_section(text, out, "Overhead of kerasext callbacks", "| kerasext |", "| train.py |", "<= 1.05")
+    assert ("PASS" in text) or ("MISS" in text)
+
+
+def test_pipeline_overhead_quick(monkeypatch, capsys, tmp_path):
+    out = tmp_path / "pipeline.md"
+    text = run_in_process(monkeypatch, capsys, "pipeline_overhead.py", "--quick",
+                          "--images", "256", "--out", str(out))
+    check_section(text, out, "Pipeline overhead", "| recipe | flip,translate |", "<= 1.10")
+
+
+@needs_cifar
+def test_time_to_accuracy_quick(monkeypatch, capsys, tmp_path):
+    out, figure = tmp_path / "tta.md", tmp_path / "tta.png"
+    text = run_in_process(monkeypatch, capsys, "time_to_accuracy.py", "--quick", "--epochs", "1",
+                          "--out", str(out), "--plot", str(figure))
+    check_section(text, out, "Time to accuracy on CIFAR-10", ">= 0.70", "1/3", "| 1 |")
+    assert figure.stat().st_size > 0
+
+
+def test_scaling_quick(tmp_path):
+    out = tmp_path / "scaling.md"
+    result = subprocess.run(
+        [sys.executable, os.path.join(BENCH, "scaling.py"), "--quick", "--images", "256",
+         "--repeats", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    check_section(result.stdout, out, "MirroredStrategy", "2 logical CPUs", "On GPUs")
+
+
+@pytest.mark.slow  # two fresh recipe processes: ~30 s on 2 shared cores, over this file's budget
+def test_memory_quick(tmp_path):
+    out = tmp_path / "memory.md"
+    result = subprocess.run(
+        [sys.executable, os.path.join(BENCH, "memory.py"), "--quick", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "| plain |" in result.stdout and "| --remat --mixed-precision |" in result.stdout
+    assert "peak RSS" in out.read_text()
+
+
+def test_fastnet_in_train_recipe_flags():
+    """The recipe's flags parse in recipes/train.py (what time_to_accuracy.py tells users to run)."""
+    sys.path.insert(0, BENCH)
+    try:
+        from time_to_accuracy import RECIPE_FLAGS, load_train_recipe
+    finally:
+        sys.path.remove(BENCH)
+    train_py = load_train_recipe()
+    args = train_py.build_parser().parse_args(RECIPE_FLAGS.split())
+    assert train_py.check_args(args) == ["flip", "translate"]
+    assert args.model == "fastnet" and args.schedule == "onecycle"
