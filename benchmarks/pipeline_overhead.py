@@ -56,7 +56,7 @@ def main():
     y = rng.integers(0, 10, images).astype(np.int32)
     timers, jobs, pipelines = {}, {}, {}
     for name, augment in VARIANTS.items():
-        flags = train_py.build_parser().parse_args(["--augment", augment, "--translate-factor", "0.125"])
+        flags = train_py.build_parser().parse_args(["--augment", augment, "--translate-factor", "0.0625"])
         layers = train_py.make_augmentations(train_py.parse_augment(augment), flags, num_classes=10)
         train = data.make_dataset(x, y, batch, shuffle=True, seed=0, augment=layers or None)
         if not any(getattr(layer, "mixes_labels", False) for layer in layers):
@@ -84,7 +84,7 @@ def main():
         f"steps per epoch; {rounds} rounds of one {epochs}-epoch `fit` per variant, the first "
         "epoch of each not timed"
         + (" (--quick)" if args.quick else ""),
-        "augmentation from recipes/train.py's make_augmentations (translate factor 0.125), "
+        "augmentation from recipes/train.py's make_augmentations (translate factor 0.0625), "
         "applied by kerasext.data.make_dataset after batching",
         "one process, one `fit` at a time, the order rotating each round; ratio = median over "
         "rounds of (variant median epoch / off median epoch, the same round)",
