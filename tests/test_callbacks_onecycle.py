@@ -339,3 +339,24 @@ def test_callback_bad_input(cls, kwargs, received):
     with pytest.raises(ValueError, match="Received:") as info:
         cls(**kwargs)
     assert received in str(info.value)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: OneCycle(0.1, moms=(0.95, 0.85, 0.95)),
+    lambda: CosineAnnealing(0.05, warmup=0.5, moms=(0.95, 0.85)),
+    lambda: CosineAnnealing(0.02, min_lr=0.001, restarts=1, t_mul=1.0, moms=(0.95, 0.85)),
+], ids=["one-cycle", "cosine", "cosine-restarts"])
+def test_per_step_values_come_from_tables_equal_to_step_by_step(make):
+    """Values are computed once per `fit` (vectorized) where the schedule allows, and equal
+    the step-by-step ones; a schedule that cannot take a vector (restarts) goes step by step."""
+    x, y = data()
+    model = linear_model(keras.optimizers.SGD(0.01, momentum=0.9))
+    callback = make()
+    model.fit(x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0, callbacks=[callback])
+    steps = range(callback.total_steps + 1)
+    if callback._lr_values is None:  # restarts: a per-cycle lookup that needs a scalar step
+        assert callback.restarts == 1
+        return
+    np.testing.assert_allclose(callback._lr_values, [callback._lr_at(s) for s in steps], rtol=1e-6)
+    np.testing.assert_allclose(callback._momentum_values, [callback._momentum_at(s) for s in steps],
+                               rtol=1e-6)

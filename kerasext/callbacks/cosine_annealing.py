@@ -1,6 +1,7 @@
 """Warmup + cosine annealing (with optional restarts) as a callback."""
 
 import keras
+import numpy as np
 
 from kerasext.callbacks._scheduled import ScheduledHyperparameters
 from kerasext.schedules import one_cycle as one_cycle_lib
@@ -132,10 +133,17 @@ class CosineAnnealing(ScheduledHyperparameters):
         )
 
     def _momentum_at(self, step):
+        return float(self._momentum_from_lr(np.float64(self._lr_at(step))))
+
+    def _momentum_table(self, steps):
+        # `on_train_begin` has just built the learning rates of these steps.
+        return None if self._lr_values is None else self._momentum_from_lr(self._lr_values)
+
+    def _momentum_from_lr(self, lr):
+        """Momentum falls as the learning rate rises: `high` at `min_lr`, `low` at `max_lr`."""
         high, low = self.moms
-        lr = self._lr_at(step)
         fraction = (lr - self.min_lr) / (self.max_lr - self.min_lr)
-        return high - (high - low) * min(max(fraction, 0.0), 1.0)
+        return high - (high - low) * np.clip(fraction, 0.0, 1.0)
 
     def get_config(self):
         return {

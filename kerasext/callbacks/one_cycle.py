@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from kerasext.callbacks._scheduled import ScheduledHyperparameters
+from kerasext.callbacks._scheduled import _vectorized
 from kerasext.schedules import one_cycle as one_cycle_lib
 from kerasext.schedules._checks import check_choice
 from kerasext.schedules._checks import check_greater
@@ -113,15 +114,20 @@ class OneCycle(ScheduledHyperparameters):
             anneal=self.anneal,
         )
 
+    def _momentum_table(self, steps):
+        return _vectorized(self._momentum_curve, self._momentum_at, steps)
+
     def _momentum_at(self, step):
-        value = one_cycle_lib.one_cycle_curve(
+        return float(ops.convert_to_numpy(self._momentum_curve(step)))
+
+    def _momentum_curve(self, step):
+        return one_cycle_lib.one_cycle_curve(
             step,
             self.schedule.total_steps,
             self.pct_start,
             *self.moms,
             anneal=self.anneal,
         )
-        return float(ops.convert_to_numpy(value))
 
     def get_config(self):
         return {
