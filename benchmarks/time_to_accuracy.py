@@ -41,7 +41,7 @@ from _bench import keras, np, tf
 RECIPE_FLAGS = (
     "--model fastnet --width 48 --batch-size 128 --epochs 10 "
     "--augment flip,translate --translate-factor 0.0625 "
-    "--optimizer nesterov --schedule onecycle --learning-rate 0.8 --weight-decay 5e-4 "
+    "--optimizer nesterov --schedule onecycle --learning-rate 1.0 --weight-decay 5e-4 "
     "--loss label_smoothing --label-smoothing 0.2"
 )
 BASELINE_FILTERS = (32, 64, 128, 256, 256)

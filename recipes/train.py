@@ -15,7 +15,7 @@ Run (defaults: digits, the baseline CNN, Adam at 1e-3, no augmentation, 20 epoch
     # the CIFAR-10 recipe of benchmarks/time_to_accuracy.py (0.70 validation accuracy in 10 epochs there):
     python recipes/train.py --dataset ../shared/data/cifar10_test.npz --model fastnet --width 48 \
         --batch-size 128 --epochs 10 --augment flip,translate --translate-factor 0.0625 \
-        --optimizer nesterov --schedule onecycle --learning-rate 0.8 --weight-decay 5e-4 \
+        --optimizer nesterov --schedule onecycle --learning-rate 1.0 --weight-decay 5e-4 \
         --loss label_smoothing --label-smoothing 0.2
     python recipes/train.py --model MobileNetV3Small --weights none --image-size 32 --channels 3
 
