@@ -36,6 +36,23 @@ def parser(doc):
     return result
 
 
+def synthetic_images(n, seed=0):
+    """`n` random 32x32x3 float32 images and int32 labels 0-9: for timings that do not
+    depend on the pixels."""
+    rng = np.random.default_rng(seed)
+    return (rng.random((n, 32, 32, 3), dtype=np.float32),
+            rng.integers(0, 10, n).astype(np.int32))
+
+
+def add_block_flags(parser):
+    """`--images`, `--rounds`, `--epochs` of the benchmarks that time `fit`s in blocks."""
+    parser.add_argument("--images", type=int, default=None, help="images per epoch (default 8000)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="blocks per variant (default 3, 1 with --quick)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs per block, the first not timed (default 3, 2 with --quick)")
+
+
 def header(title, notes=()):
     """The section's title and the lines that say where its numbers come from."""
     try:

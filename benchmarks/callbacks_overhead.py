@@ -31,7 +31,7 @@ import tempfile
 import time
 
 import _bench
-from _bench import keras, np
+from _bench import keras
 
 TARGET = 1.05
 
@@ -94,11 +94,7 @@ class HookClock:
 
 def main():
     parser = _bench.parser(__doc__)
-    parser.add_argument("--images", type=int, default=None, help="images per epoch (default 8000)")
-    parser.add_argument("--rounds", type=int, default=None,
-                        help="blocks per variant (default 3, 1 with --quick)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs per block, the first not timed (default 3, 2 with --quick)")
+    _bench.add_block_flags(parser)
     args = parser.parse_args()
     from kerasext import data
 
@@ -107,9 +103,7 @@ def main():
     epochs = args.epochs or (2 if args.quick else 3)
     width = 16 if args.quick else 48
     batch = 128
-    rng = np.random.default_rng(0)
-    x = rng.random((images, 32, 32, 3), dtype=np.float32)
-    y = rng.integers(0, 10, images).astype(np.int32)
+    x, y = _bench.synthetic_images(images)
     steps = -(-images // batch)
     names = ("none", "kerasext", "train.py")
     timers, jobs, hooks = {}, {}, {name: [] for name in names}

@@ -29,7 +29,7 @@ Run:
 import statistics
 
 import _bench
-from _bench import keras, np
+from _bench import keras
 
 TARGET = 1.10
 VARIANTS = {"off": "", "recipe": "flip,translate", "all": "flip,rotate,translate,cutout,mixup_cutmix"}
@@ -37,11 +37,7 @@ VARIANTS = {"off": "", "recipe": "flip,translate", "all": "flip,rotate,translate
 
 def main():
     parser = _bench.parser(__doc__)
-    parser.add_argument("--images", type=int, default=None, help="images per epoch (default 8000)")
-    parser.add_argument("--rounds", type=int, default=None,
-                        help="blocks per variant (default 3, 1 with --quick)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs per block, the first not timed (default 3, 2 with --quick)")
+    _bench.add_block_flags(parser)
     args = parser.parse_args()
     from kerasext import data, models
     from time_to_accuracy import load_train_recipe
@@ -51,9 +47,7 @@ def main():
     rounds = args.rounds or (1 if args.quick else 3)
     epochs = args.epochs or (2 if args.quick else 3)
     width, batch = (16 if args.quick else 48), 128
-    rng = np.random.default_rng(0)
-    x = rng.random((images, 32, 32, 3), dtype=np.float32)
-    y = rng.integers(0, 10, images).astype(np.int32)
+    x, y = _bench.synthetic_images(images)
     timers, jobs, pipelines = {}, {}, {}
     for name, augment in VARIANTS.items():
         flags = train_py.build_parser().parse_args(["--augment", augment, "--translate-factor", "0.0625"])

@@ -21,7 +21,7 @@ import os
 import statistics
 
 import _bench
-from _bench import keras, np, tf
+from _bench import keras, tf
 
 GPU_NOTE = (
     "On GPUs, MirroredStrategy gives each GPU its own slice of every batch, so with N GPUs "
@@ -51,9 +51,7 @@ def main():
     images = args.images or (512 if args.quick else 8000)
     repeats = args.repeats or (2 if args.quick else 5)
     width, batch = (8 if args.quick else 48), 128
-    rng = np.random.default_rng(0)
-    x = rng.random((images, 32, 32, 3), dtype=np.float32)
-    y = rng.integers(0, 10, images).astype(np.int32)
+    x, y = _bench.synthetic_images(images)
     settings = {
         "1 device (default strategy)": tf.distribute.get_strategy(),
         f"MirroredStrategy, {len(devices)} logical CPUs": tf.distribute.MirroredStrategy(devices),
