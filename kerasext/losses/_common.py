@@ -5,6 +5,8 @@ import numbers
 import keras
 from keras import ops
 
+from kerasext.layers._augment_utils import check_probability
+
 # Clip for probabilities (not logits) as Keras does, and a floor for the
 # focal modulator's base `1 - p_t`, so that `power(., gamma)` never sees an
 # exact 0 (its gradient there is 0 * inf = NaN for gamma < 1, and for
@@ -44,16 +46,8 @@ def dense_labels(y_true, y_pred, dtype):
     return ops.one_hot(ops.cast(y_true, "int32"), classes, dtype=dtype)
 
 
-def check_in_unit_interval(value, name):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not 0.0 <= value <= 1.0
-    ):
-        raise ValueError(
-            f"`{name}` must be a number in [0, 1]. Received: {name}={value!r}"
-        )
-    return float(value)
+# The same check as the augmentation layers' `prob`: one definition.
+check_in_unit_interval = check_probability
 
 
 def check_gamma(gamma):
