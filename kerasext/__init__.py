@@ -1,8 +1,9 @@
-"""kerasext: training extensions and measured recipes for Keras 3."""
+"""kerasext: training extensions and measured recipes for Keras 3.
 
-from kerasext._quiet_import import import_tensorflow as _import_tensorflow
-
-_import_tensorflow()  # before Keras does, so recipes' errors stay one line
+Importing `kerasext` imports nothing heavy and changes nothing in the
+process: no TensorFlow import, no environment variable, no redirected
+stream. The recipes' quiet TensorFlow start lives in `kerasext.runner`.
+"""
 
 __version__ = "0.1.0"
 

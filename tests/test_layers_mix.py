@@ -339,10 +339,19 @@ def test_config_round_trip(cls, kwargs):
     assert type(restored) is cls and restored.get_config() == config
 
 
-@pytest.mark.parametrize("alpha", [0, 0.0, -1, float("nan"), "1"])
+@pytest.mark.parametrize("alpha", [0, 0.0, -1])
 @pytest.mark.parametrize("cls", [Mixup, CutMix])
 def test_bad_alpha(cls, alpha):
     with pytest.raises(ValueError, match=r"`alpha` must be > 0. Received: alpha="):
+        cls(alpha=alpha)
+
+
+@pytest.mark.parametrize("alpha", [float("nan"), float("inf"), "1", True])
+@pytest.mark.parametrize("cls", [Mixup, CutMix])
+def test_alpha_not_a_finite_number(cls, alpha):
+    with pytest.raises(
+        ValueError, match=r"`alpha` must be a finite number > 0. Received: alpha="
+    ):
         cls(alpha=alpha)
 
 

@@ -61,3 +61,25 @@ def test_bad_input(tmp_path):
             str(tmp_path / "x.png"),
             max_images=0,
         )
+
+
+def test_plot_history_writes_one_png_and_no_temporary(tmp_path):
+    from kerasext.plot import plot_history
+
+    history = {"loss": [1.0, 0.6, 0.4], "val_loss": [1.1, 0.8, 0.7], "accuracy": [0.5, 0.7, 0.8]}
+    path = tmp_path / "curves.png"
+    assert plot_history(history, path, title="t", note="n") == path
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["curves.png"]
+
+
+def test_a_failed_save_leaves_the_old_file_and_no_temporary(tmp_path):
+    from kerasext.plot import _save
+
+    path = tmp_path / "old.png"
+    path.write_bytes(b"old")
+    figure = _save.new_figure()
+    with pytest.raises(ValueError):
+        _save.save_figure(figure, path, format="not-a-format")
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["old.png"]

@@ -6,9 +6,9 @@ import os
 
 import keras
 
-from kerasext.schedules._checks import check_int
-from kerasext.schedules._checks import check_non_negative
-from kerasext.schedules._checks import check_positive
+from kerasext._validation import check_int
+from kerasext._validation import check_non_negative
+from kerasext._validation import check_positive
 
 VERDICTS = ("overfitting", "underfitting", "healthy")
 

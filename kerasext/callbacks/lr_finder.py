@@ -7,9 +7,10 @@ import warnings
 import keras
 import numpy as np
 
-from kerasext.schedules._checks import check_greater
-from kerasext.schedules._checks import check_int
-from kerasext.schedules._checks import check_positive
+from kerasext._validation import check_greater
+from kerasext._validation import check_int
+from kerasext._validation import check_positive
+from kerasext._validation import check_range
 
 
 def suggest_valley(lrs, losses):
@@ -181,7 +182,9 @@ class LRFinder(keras.callbacks.Callback):
     Keras 3 reports a running mean over the epoch in batch-level `logs`;
     this callback calls `model.reset_metrics()` before each batch so that
     `logs["loss"]` is that batch's loss. Use `find_lr` rather than this
-    callback unless you need your own `fit` call.
+    callback unless you need your own `fit` call: when `fit` raises, Keras
+    skips `on_train_end`, so this callback restores nothing, whereas
+    `find_lr` restores in that case too.
 
     Keras alternative: none built in (fastai's `Learner.lr_find` is the
     model for this one).
@@ -231,10 +234,7 @@ class LRFinder(keras.callbacks.Callback):
                 f"Received: end_lr={end_lr!r}, start_lr={start_lr!r}"
             )
         check_int("steps", steps, 2)
-        if not 0 <= smoothing < 1:
-            raise ValueError(
-                f"`smoothing` must be in [0, 1). Received: smoothing={smoothing!r}"
-            )
+        check_range("smoothing", smoothing, 0, 1, include_high=False)
         check_greater("diverge_threshold", diverge_threshold, 1)
         self.start_lr = start_lr
         self.end_lr = end_lr
@@ -243,6 +243,7 @@ class LRFinder(keras.callbacks.Callback):
         self.diverge_threshold = diverge_threshold
         self.restore = restore
         self.result = None
+        self._saved_model = self._saved_optimizer = None
 
     def lr_at(self, step):
         """Learning rate of step `step` (0-based)."""
@@ -286,13 +287,25 @@ class LRFinder(keras.callbacks.Callback):
         elif self._step >= self.steps:
             self.model.stop_training = True
 
+    def _restore_state(self):
+        """Puts back the variables saved at `on_train_begin`, once.
+
+        The optimizer's variables include `iterations` and the float
+        learning rate. Does nothing if nothing was saved (training failed
+        before `on_train_begin`) or it already ran.
+        """
+        if self._saved_model is None:
+            return
+        for variable, value in zip(self.model.variables, self._saved_model):
+            variable.assign(value)
+        optimizer_variables = self.model.optimizer.variables
+        for variable, value in zip(optimizer_variables, self._saved_optimizer):
+            variable.assign(value)
+        self._saved_model = self._saved_optimizer = None
+
     def on_train_end(self, logs=None):
         if self.restore:
-            for variable, value in zip(self.model.variables, self._saved_model):
-                variable.assign(value)
-            optimizer_variables = self.model.optimizer.variables
-            for variable, value in zip(optimizer_variables, self._saved_optimizer):
-                variable.assign(value)
+            self._restore_state()
         if not self._diverged and self._step < self.steps:
             warnings.warn(
                 f"LRFinder: the data gave only {self._step} batches but "
@@ -347,7 +360,8 @@ def find_lr(
 
     Trains `model` for up to `steps` batches of one pass over `data` with
     `LRFinder`, then restores the model's variables and the optimizer's
-    variables (including `iterations`) to what they were. The optimizer
+    variables (including `iterations` and the learning rate) to what they
+    were, also when `fit` raises (the error then propagates). The optimizer
     must have a float learning rate. If `data` has fewer than `steps`
     batches the test stops when it runs out, with a warning naming both
     numbers; `dataset.repeat()` avoids that.
@@ -395,18 +409,25 @@ def find_lr(
         smoothing=smoothing,
         diverge_threshold=diverge_threshold,
     )
-    if isinstance(data, tuple):
-        model.fit(
-            x=data[0],
-            y=data[1] if len(data) > 1 else None,
-            sample_weight=data[2] if len(data) > 2 else None,
-            batch_size=batch_size,
-            epochs=1,
-            callbacks=[finder],
-            verbose=verbose,
-        )
-    else:
-        model.fit(data, epochs=1, shuffle=False, callbacks=[finder], verbose=verbose)
+    try:
+        if isinstance(data, tuple):
+            model.fit(
+                x=data[0],
+                y=data[1] if len(data) > 1 else None,
+                sample_weight=data[2] if len(data) > 2 else None,
+                batch_size=batch_size,
+                epochs=1,
+                callbacks=[finder],
+                verbose=verbose,
+            )
+        else:
+            model.fit(
+                data, epochs=1, shuffle=False, callbacks=[finder], verbose=verbose
+            )
+    finally:
+        # `fit` skips `on_train_end` when the data (or anything else) raises
+        # mid-test: undo the test here too, then let the error propagate.
+        finder._restore_state()
     if plot_path is not None:
         finder.result.plot(plot_path)
     return finder.result

@@ -3,7 +3,14 @@
 import keras
 from keras import ops
 
-from kerasext.layers import _augment_utils as utils
+from kerasext._validation import check_int
+from kerasext._validation import check_unit_interval
+from kerasext.layers._inputs import check_image_rank
+from kerasext.layers._inputs import check_same_batch
+from kerasext.layers._inputs import pack
+from kerasext.layers._inputs import unpack
+from kerasext.layers._labels import encode_labels
+from kerasext.layers._labels import is_class_ids
 
 # Base class: plain `keras.layers.Layer`, for the reasons given at the top
 # of `cutout.py` (Keras' private `DataLayer` takes one input and casts
@@ -20,7 +27,7 @@ class LabelMixingLayer(keras.layers.Layer):
     and packs the result into the caller's structure.
 
     The partner of sample `i` is sample `i xor 1` (see
-    `_augment_utils.pair_blend` and the `Mixup` docstring for why not
+    `_pairs.py` and the `Mixup` docstring for why not
     timm's reversal); the last sample of an odd-sized batch is its own
     partner and comes out unchanged.
     """
@@ -33,14 +40,14 @@ class LabelMixingLayer(keras.layers.Layer):
         # No autocasting: float images keep their dtype (no weights here).
         kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
-        self.num_classes = utils.check_num_classes(num_classes)
-        self.prob = utils.check_probability(prob, "prob")
+        self.num_classes = check_int("num_classes", num_classes, 1, allow_none=True)
+        self.prob = float(check_unit_interval("prob", prob))
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def _unpack_checked(self, data, labels):
         name = self.__class__.__name__
-        images, labels, kind = utils.unpack(data, labels, name)
+        images, labels, kind = unpack(data, labels, name)
         if labels is None:
             raise ValueError(
                 f"{name} mixes labels, so it needs them: call it as "
@@ -52,8 +59,8 @@ class LabelMixingLayer(keras.layers.Layer):
             images = ops.convert_to_tensor(images)
         if not isinstance(labels, keras.KerasTensor):
             labels = ops.convert_to_tensor(labels)
-        utils.check_image_rank(images, allowed=(4,))
-        utils.check_same_batch(images, labels)
+        check_image_rank(images, allowed=(4,))
+        check_same_batch(images, labels)
         return images, labels, kind
 
     def _image_dtype(self, images):
@@ -64,11 +71,11 @@ class LabelMixingLayer(keras.layers.Layer):
 
     def call(self, data, labels=None, training=True):
         images, labels, kind = self._unpack_checked(data, labels)
-        labels = utils.encode_labels(labels, self.num_classes, keras.config.floatx())
+        labels = encode_labels(labels, self.num_classes, keras.config.floatx())
         images = ops.cast(images, self._image_dtype(images))
         if training:
             images, labels = self._mix(images, labels)
-        return utils.pack(kind, data, images, labels)
+        return pack(kind, data, images, labels)
 
     def _mix(self, images, labels):
         raise NotImplementedError
@@ -81,15 +88,13 @@ class LabelMixingLayer(keras.layers.Layer):
         return draw < self.prob
 
     def compute_output_spec(self, data, labels=None, training=True):
-        images, labels, kind = utils.unpack(data, labels, type(self).__name__)
+        images, labels, kind = unpack(data, labels, type(self).__name__)
         out_images = keras.KerasTensor(images.shape, dtype=self._image_dtype(images))
         shape = tuple(labels.shape)
-        if utils.is_integer_dtype(labels) and (
-            len(shape) == 1 or (len(shape) == 2 and shape[-1] == 1)
-        ):
+        if is_class_ids(labels, self.num_classes):
             shape = (shape[0], self.num_classes)
         out_labels = keras.KerasTensor(shape, dtype=keras.config.floatx())
-        return utils.pack(kind, data, out_images, out_labels)
+        return pack(kind, data, out_images, out_labels)
 
     def get_config(self):
         config = super().get_config()

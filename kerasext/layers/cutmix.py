@@ -2,9 +2,13 @@
 
 import keras
 
-from kerasext.layers import _augment_utils as utils
-from kerasext.layers import _pixels
+from kerasext._validation import check_positive
+from kerasext.layers._boxes import cutmix_boxes
+from kerasext.layers._inputs import batch_size
+from kerasext.layers._inputs import image_size
 from kerasext.layers._label_mixing import LabelMixingLayer
+from kerasext.layers._pairs import pair_blend
+from kerasext.layers._pixels import paste_boxes
 
 
 @keras.saving.register_keras_serializable(package="kerasext")
@@ -32,7 +36,7 @@ class CutMix(LabelMixingLayer):
     `CutMix` exists for the exact label weight, the paper's border clipping,
     integer labels, `prob`, the tuple forms used by `ds.map`, keeping the
     image dtype, and speed (one select pass, XLA-fused in a TensorFlow
-    graph: 6-12x Keras' images/s in `benchmarks/augment.py`).
+    graph; measured in `benchmarks/results.md`).
 
     Args:
         alpha: Concentration of the symmetric Beta distribution of `lam`;
@@ -59,10 +63,11 @@ class CutMix(LabelMixingLayer):
         rows sum to 1 when the input rows do.
 
     Raises:
-        ValueError: If `alpha` <= 0, `prob` is outside [0, 1], labels are
-            integers without `num_classes` or outside `[0, num_classes)`
-            (checked eagerly), images do not have rank 4, or labels and
-            images have different static batch sizes.
+        ValueError: If `alpha` <= 0, `prob` is outside [0, 1], or for the
+            label and shape errors of `Mixup` (class indices, integer or
+            float, must be whole numbers in `[0, num_classes)` and soft
+            labels finite, checked eagerly; in a graph an invalid label
+            becomes a NaN row, hence a NaN loss).
 
     References:
         - [Yun et al., 2019, CutMix](https://arxiv.org/abs/1905.04899)
@@ -82,19 +87,19 @@ class CutMix(LabelMixingLayer):
 
     def __init__(self, alpha=1.0, num_classes=None, prob=1.0, seed=None, **kwargs):
         super().__init__(num_classes=num_classes, prob=prob, seed=seed, **kwargs)
-        self.alpha = utils.check_positive(alpha, "alpha")
+        self.alpha = float(check_positive("alpha", alpha))
 
     def _mix(self, images, labels):
         if self.prob == 0.0:
             return images, labels
-        n = utils.batch_size(images)
-        height, width, _ = utils.image_size(images)
+        n = batch_size(images)
+        height, width, _ = image_size(images)
         lam = keras.random.beta((n,), self.alpha, self.alpha, seed=self.seed_generator)
-        top, bottom, left, right, pasted = utils.cutmix_boxes(
+        top, bottom, left, right, pasted = cutmix_boxes(
             lam, self._sample_apply(n), height, width, self.seed_generator
         )
-        images = _pixels.paste(images, top, bottom, left, right)
-        return images, utils.pair_blend([labels], 1.0 - pasted)[0]
+        images = paste_boxes(images, top, bottom, left, right)
+        return images, pair_blend([labels], 1.0 - pasted)[0]
 
     def get_config(self):
         config = super().get_config()

@@ -3,10 +3,19 @@
 import numbers
 
 import keras
+import numpy as np
 from keras import ops
 
-from kerasext.layers import _augment_utils as utils
-from kerasext.layers import _pixels
+from kerasext._validation import check_finite
+from kerasext._validation import check_unit_interval
+from kerasext.layers._boxes import random_centres
+from kerasext.layers._inputs import batch_size
+from kerasext.layers._inputs import check_image_rank
+from kerasext.layers._inputs import check_same_batch
+from kerasext.layers._inputs import image_size
+from kerasext.layers._inputs import pack
+from kerasext.layers._inputs import unpack
+from kerasext.layers._pixels import erase
 
 # Base class. Keras' own image preprocessing layers subclass the private
 # `keras.src.layers.preprocessing.data_layer.DataLayer` (called `TFDataLayer`
@@ -42,8 +51,8 @@ class Cutout(keras.layers.Layer):
     tensor, and casts to float. `Cutout` exists for the paper's geometry
     (fixed square, centre anywhere, clipping at the border), to keep the
     input dtype (uint8 stays uint8), and for speed: one select pass over the
-    batch, XLA-fused in a TensorFlow graph (10-29x `RandomErasing`'s
-    images/s in `benchmarks/augment.py`).
+    batch, XLA-fused in a TensorFlow graph (measured against `RandomErasing`
+    in `benchmarks/results.md`).
 
     Works eagerly, inside `tf.function`, inside `tf.data.Dataset.map` with
     the TensorFlow backend, and as a layer of a model under any backend.
@@ -54,8 +63,10 @@ class Cutout(keras.layers.Layer):
             fractional part) is a number of pixels; a float in (0, 1) is a
             fraction of the shorter image side, rounded to the nearest pixel
             (at least 1).
-        fill_value: Value written into the erased square, cast to the image
-            dtype. Defaults to `0.0`.
+        fill_value: Finite value written into the erased square, cast to
+            the image dtype (truncated for integer images); it must lie in
+            that dtype's range, e.g. [0, 255] for uint8, checked at call
+            time. Defaults to `0.0`.
         prob: Probability that a given image is erased at all. Defaults to
             `1.0`.
         seed: Integer seed of the layer's `keras.random.SeedGenerator`.
@@ -79,9 +90,10 @@ class Cutout(keras.layers.Layer):
 
     Raises:
         ValueError: If `size` <= 0 or is a non-integral float >= 1, if
-            `prob` is outside [0, 1], if the square is larger than the image
-            (checked when the image size is static), or if the images do not
-            have rank 3 or 4.
+            `prob` is outside [0, 1], if `fill_value` is not finite or (at
+            call time) outside the image dtype's range, if the square is
+            larger than the image (checked when the image size is static),
+            or if the images do not have rank 3 or 4.
 
     References:
         - [DeVries & Taylor, 2017](https://arxiv.org/abs/1708.04552)
@@ -104,13 +116,8 @@ class Cutout(keras.layers.Layer):
         kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         self.size = _check_size(size)
-        if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real):
-            raise ValueError(
-                f"`fill_value` must be a number. Received: "
-                f"fill_value={fill_value!r}"
-            )
-        self.fill_value = float(fill_value)
-        self.prob = utils.check_probability(prob, "prob")
+        self.fill_value = float(check_finite("fill_value", fill_value))
+        self.prob = float(check_unit_interval("prob", prob))
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -136,36 +143,37 @@ class Cutout(keras.layers.Layer):
         return side
 
     def call(self, data, labels=None, training=True):
-        images, labels, kind = utils.unpack(data, labels, "Cutout")
+        images, labels, kind = unpack(data, labels, "Cutout")
         images = ops.convert_to_tensor(images)
-        utils.check_image_rank(images)
+        check_image_rank(images)
+        _check_fill_fits(self.fill_value, images.dtype)
         single = len(images.shape) == 3
         batch = images[None, ...] if single else images
         if labels is not None and not single:
-            utils.check_same_batch(images, ops.convert_to_tensor(labels))
-        height, width, _ = utils.image_size(batch)
+            check_same_batch(images, ops.convert_to_tensor(labels))
+        height, width, _ = image_size(batch)
         side = self._side(height, width)  # also checks size <= image
         if training and self.prob > 0.0:
             out = self._erase(batch, side)
             images = out[0] if single else out
-        return utils.pack(kind, data, images, labels)
+        return pack(kind, data, images, labels)
 
     def _erase(self, images, side):
-        height, width, _ = utils.image_size(images)
-        n = utils.batch_size(images)
-        cy, cx = utils.random_centres(n, height, width, self.seed_generator)
+        height, width, _ = image_size(images)
+        n = batch_size(images)
+        cy, cx = random_centres(n, height, width, self.seed_generator)
         top = cy - side // 2
         left = cx - side // 2
         bottom = top + side
         if self.prob < 1.0:
             chosen = keras.random.uniform((n,), seed=self.seed_generator) < self.prob
             bottom = ops.where(chosen, bottom, top)  # empty box: untouched
-        return _pixels.erase(images, top, bottom, left, left + side, self.fill_value)
+        return erase(images, top, bottom, left, left + side, self.fill_value)
 
     def compute_output_spec(self, data, labels=None, training=True):
-        images, labels, kind = utils.unpack(data, labels, "Cutout")
+        images, labels, kind = unpack(data, labels, "Cutout")
         out = keras.KerasTensor(images.shape, dtype=images.dtype)
-        return utils.pack(kind, data, out, labels)
+        return pack(kind, data, out, labels)
 
     def get_config(self):
         config = super().get_config()
@@ -178,6 +186,36 @@ class Cutout(keras.layers.Layer):
             }
         )
         return config
+
+
+# Largest finite value of the float dtypes (bfloat16 has no NumPy finfo).
+_FLOAT_MAX = {
+    "float16": 65504.0,
+    "bfloat16": 3.3895313892515355e38,
+    "float32": 3.4028234663852886e38,
+}
+
+
+def _check_fill_fits(fill_value, dtype):
+    """Raise unless `fill_value` is representable in the images' `dtype`.
+
+    Casting 300 to uint8 would wrap to 44, and 1e5 to float16 gives inf.
+    """
+    dtype = keras.backend.standardize_dtype(dtype)
+    if dtype == "bool":
+        low, high = 0, 1
+    elif "int" in dtype:
+        info = np.iinfo(dtype)
+        low, high = int(info.min), int(info.max)
+    elif dtype in _FLOAT_MAX:
+        low, high = -_FLOAT_MAX[dtype], _FLOAT_MAX[dtype]  # beyond: inf
+    else:
+        return
+    if not low <= fill_value <= high:
+        raise ValueError(
+            f"`fill_value` must lie in the range of the image dtype {dtype}, "
+            f"[{low}, {high}]. Received: fill_value={fill_value!r}"
+        )
 
 
 def _check_size(size):

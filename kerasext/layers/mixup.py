@@ -3,9 +3,11 @@
 import keras
 from keras import ops
 
-from kerasext.layers import _augment_utils as utils
-from kerasext.layers import _pixels
+from kerasext._validation import check_positive
+from kerasext.layers._inputs import batch_size
 from kerasext.layers._label_mixing import LabelMixingLayer
+from kerasext.layers._pairs import pair_blend
+from kerasext.layers._pixels import blend
 
 
 @keras.saving.register_keras_serializable(package="kerasext")
@@ -37,7 +39,7 @@ class Mixup(LabelMixingLayer):
     tuples; `Mixup` takes integer labels (one-hot encoded with
     `num_classes`), the tuple, two-argument and dict forms, and per-sample
     `prob`, and runs one fused pass over the batch where `MixUp` runs four
-    (`benchmarks/augment.py`: 1.2-2.8x faster, 32 to 224 px).
+    (measured in `benchmarks/results.md`).
 
     Args:
         alpha: Concentration of the symmetric Beta distribution of `lam`;
@@ -56,8 +58,10 @@ class Mixup(LabelMixingLayer):
         data: An `(images, labels)` tuple, a dict with keys "images" and
             "labels" (other keys pass through), or the images, with the
             labels as the second argument. Images have shape
-            `(batch, height, width, channels)`; labels are integer indices
-            (`(batch,)` or `(batch, 1)`) or one-hot / soft `(batch, classes)`.
+            `(batch, height, width, channels)`; labels are class indices
+            (integer `(batch,)` or `(batch, 1)`, or float `(batch,)` holding
+            whole numbers, one-hot encoded, never blended as numbers) or
+            one-hot / soft `(batch, classes)`.
         labels: The labels when `data` is the images.
         training: Python bool; `False` skips the mixing. Defaults to `True`.
 
@@ -71,10 +75,14 @@ class Mixup(LabelMixingLayer):
 
     Raises:
         ValueError: If `alpha` <= 0, `prob` is outside [0, 1], labels are
-            integers without `num_classes` or outside `[0, num_classes)`
-            (checked eagerly; inside a graph the values are unknown and an
-            out-of-range label becomes a zero row), images do not have rank
-            4, or labels and images have different static batch sizes.
+            class indices without `num_classes`, images do not have rank 4,
+            or labels and images have different static batch sizes; and,
+            checked eagerly, if a class index is not a whole number in
+            `[0, num_classes)` (integer or float, e.g. `2.5`, `-1`, NaN) or
+            one-hot / soft labels hold NaN or inf. Inside a graph the values
+            are unknown: an invalid class index becomes a row of NaN and a
+            NaN label stays NaN, so the loss is NaN (and a NaN stop such as
+            `keras.callbacks.TerminateOnNaN` ends training).
 
     References:
         - [Zhang et al., 2018, mixup: Beyond Empirical Risk Minimization](
@@ -95,17 +103,17 @@ class Mixup(LabelMixingLayer):
 
     def __init__(self, alpha=0.2, num_classes=None, prob=1.0, seed=None, **kwargs):
         super().__init__(num_classes=num_classes, prob=prob, seed=seed, **kwargs)
-        self.alpha = utils.check_positive(alpha, "alpha")
+        self.alpha = float(check_positive("alpha", alpha))
 
     def _mix(self, images, labels):
         if self.prob == 0.0:
             return images, labels
-        n = utils.batch_size(images)
+        n = batch_size(images)
         lam = keras.random.beta((n,), self.alpha, self.alpha, seed=self.seed_generator)
         apply = self._sample_apply(n)
         if apply is not None:
             lam = ops.where(apply, lam, 1.0)
-        return _pixels.blend(images, lam), utils.pair_blend([labels], lam)[0]
+        return blend(images, lam), pair_blend([labels], lam)[0]
 
     def get_config(self):
         config = super().get_config()

@@ -3,9 +3,17 @@
 import keras
 from keras import ops
 
-from kerasext.layers import _augment_utils as utils
-from kerasext.layers import _pixels
+from kerasext._validation import check_choice
+from kerasext._validation import check_non_negative
+from kerasext._validation import check_unit_interval
+from kerasext.layers._boxes import cutmix_boxes
+from kerasext.layers._inputs import batch_size
+from kerasext.layers._inputs import image_size
 from kerasext.layers._label_mixing import LabelMixingLayer
+from kerasext.layers._labels import smooth_labels
+from kerasext.layers._pairs import pair_blend
+from kerasext.layers._pixels import blend
+from kerasext.layers._pixels import paste_boxes
 
 _MODES = ("elem", "batch")
 
@@ -105,33 +113,27 @@ class MixupCutMix(LabelMixingLayer):
         **kwargs,
     ):
         super().__init__(num_classes=num_classes, prob=prob, seed=seed, **kwargs)
-        self.mixup_alpha = utils.check_positive(
-            mixup_alpha, "mixup_alpha", allow_zero=True
-        )
-        self.cutmix_alpha = utils.check_positive(
-            cutmix_alpha, "cutmix_alpha", allow_zero=True
-        )
+        self.mixup_alpha = float(check_non_negative("mixup_alpha", mixup_alpha))
+        self.cutmix_alpha = float(check_non_negative("cutmix_alpha", cutmix_alpha))
         if self.mixup_alpha == 0.0 and self.cutmix_alpha == 0.0:
             raise ValueError(
                 "At least one of `mixup_alpha` and `cutmix_alpha` must be > 0. "
                 f"Received: mixup_alpha={mixup_alpha!r}, "
                 f"cutmix_alpha={cutmix_alpha!r}"
             )
-        self.switch_prob = utils.check_probability(switch_prob, "switch_prob")
-        self.label_smoothing = utils.check_probability(
-            label_smoothing, "label_smoothing"
+        self.switch_prob = float(check_unit_interval("switch_prob", switch_prob))
+        self.label_smoothing = float(
+            check_unit_interval("label_smoothing", label_smoothing)
         )
-        if mode not in _MODES:
-            raise ValueError(f"`mode` must be one of {_MODES}. Received: mode={mode!r}")
-        self.mode = mode
+        self.mode = check_choice("mode", mode, _MODES)
         # Pure CutMix copies pixels, so integer images can stay integer.
         self._keeps_integer_images = self.mixup_alpha == 0.0
 
     def _mix(self, images, labels):
-        labels = utils.smooth_labels(labels, self.label_smoothing)
+        labels = smooth_labels(labels, self.label_smoothing)
         if self.prob == 0.0:
             return images, labels
-        n = utils.batch_size(images) if self.mode == "elem" else 1
+        n = batch_size(images) if self.mode == "elem" else 1
         gen = self.seed_generator
         with_mixup = self.mixup_alpha > 0.0
         with_cutmix = self.cutmix_alpha > 0.0
@@ -146,30 +148,30 @@ class MixupCutMix(LabelMixingLayer):
         if apply is not None:
             lam = ops.where(apply, lam, 1.0)
         if not with_cutmix:
-            return _pixels.blend(images, lam), utils.pair_blend([labels], lam)[0]
+            return blend(images, lam), pair_blend([labels], lam)[0]
 
-        height, width, _ = utils.image_size(images)
+        height, width, _ = image_size(images)
         cut_apply = apply
         if use_cutmix is not None:
             cut_apply = (
                 use_cutmix if apply is None else ops.logical_and(apply, use_cutmix)
             )
-        top, bottom, left, right, pasted = utils.cutmix_boxes(
+        top, bottom, left, right, pasted = cutmix_boxes(
             lam, cut_apply, height, width, gen
         )
         if use_cutmix is None:  # CutMix only.
-            images = _pixels.paste(images, top, bottom, left, right)
-            return images, utils.pair_blend([labels], 1.0 - pasted)[0]
+            images = paste_boxes(images, top, bottom, left, right)
+            return images, pair_blend([labels], 1.0 - pasted)[0]
 
         if self.mode == "batch":
             # One method for the whole batch: run only that one. (All random
             # draws happen above, outside the branches.)
             def cutmix_branch():
-                out = _pixels.paste(images, top, bottom, left, right)
-                return out, utils.pair_blend([labels], 1.0 - pasted)[0]
+                out = paste_boxes(images, top, bottom, left, right)
+                return out, pair_blend([labels], 1.0 - pasted)[0]
 
             def mixup_branch():
-                return _pixels.blend(images, lam), utils.pair_blend([labels], lam)[0]
+                return blend(images, lam), pair_blend([labels], lam)[0]
 
             return ops.cond(use_cutmix[0], cutmix_branch, mixup_branch)
 
@@ -177,9 +179,9 @@ class MixupCutMix(LabelMixingLayer):
         # as they are), then paste the partners' boxes for the CutMix draws
         # (their boxes are empty for Mixup draws).
         mix_lam = ops.where(use_cutmix, 1.0, lam)
-        images = _pixels.paste(images, top, bottom, left, right, mix_lam)
+        images = paste_boxes(images, top, bottom, left, right, mix_lam)
         label_weight = ops.where(use_cutmix, 1.0 - pasted, mix_lam)
-        return images, utils.pair_blend([labels], label_weight)[0]
+        return images, pair_blend([labels], label_weight)[0]
 
     def get_config(self):
         config = super().get_config()

@@ -1,11 +1,13 @@
 """Helpers shared by the losses (private to `kerasext.losses`)."""
 
+import math
 import numbers
 
 import keras
+import numpy as np
 from keras import ops
 
-from kerasext.layers._augment_utils import check_probability
+from kerasext._validation import check_non_negative
 
 # Clip for probabilities (not logits) as Keras does, and a floor for the
 # focal modulator's base `1 - p_t`, so that `power(., gamma)` never sees an
@@ -32,6 +34,9 @@ def dense_labels(y_true, y_pred, dtype):
     Integer class indices may come as `(...,)` or `(..., 1)`; anything whose
     shape matches `y_pred` is taken as one-hot or soft. Decided on shapes,
     not dtype, because `keras.losses.Loss.__call__` casts `y_true` to float.
+    Class indices must be whole numbers in `[0, classes)`: checked eagerly
+    (`ValueError` naming `y_true`, the value and the range); in a graph an
+    invalid index yields a NaN row, hence a NaN loss.
     """
     y_true = ops.convert_to_tensor(y_true)
     classes = y_pred.shape[-1]
@@ -43,21 +48,49 @@ def dense_labels(y_true, y_pred, dtype):
         return ops.cast(y_true, dtype)
     if rank_true == rank_pred:
         y_true = ops.squeeze(y_true, axis=-1)
-    return ops.one_hot(ops.cast(y_true, "int32"), classes, dtype=dtype)
+    if keras.backend.standardize_dtype(y_true.dtype) == "bool":
+        y_true = ops.cast(y_true, "int32")
+    values = _concrete_values(y_true)
+    if values is not None:
+        _check_class_ids(values, classes)
+    # Graph guard (values unknown when the graph is built): an index that is
+    # out of range, fractional or NaN gives a row of NaN, so the loss is NaN
+    # (which a NaN stop catches) instead of a finite value for a zero row.
+    valid = ops.logical_and(y_true >= 0, y_true < classes)
+    if "int" not in keras.backend.standardize_dtype(y_true.dtype):
+        valid = ops.logical_and(valid, ops.floor(y_true) == y_true)
+    ids = ops.cast(ops.where(valid, y_true, 0), "int32")
+    one_hot = ops.one_hot(ids, classes, dtype=dtype)
+    return ops.where(ops.expand_dims(valid, -1), one_hot, float("nan"))
 
 
-# The same check as the augmentation layers' `prob`: one definition.
-check_in_unit_interval = check_probability
+def _concrete_values(x):
+    """NumPy values of `x`, or `None` when `x` is symbolic (inside
+    `tf.function` or `jax.jit`, where converting raises)."""
+    try:
+        return np.asarray(ops.convert_to_numpy(x))
+    except Exception:  # noqa: BLE001 - symbolic tensor of any backend.
+        return None
+
+
+def _check_class_ids(values, classes):
+    """Eager check: every index a whole number in [0, classes)."""
+    values = values.reshape(-1).astype("float64")
+    finite = np.isfinite(values)
+    bad = ~finite | (values < 0) | (values >= classes)
+    bad |= finite & (np.floor(values) != values)
+    if bad.any():
+        value = float(values[bad.argmax()])
+        shown = str(int(value)) if value.is_integer() else repr(value)
+        raise ValueError(
+            "`y_true` must hold whole-number class indices in "
+            f"[0, num_classes) = [0, {classes}) (num_classes from "
+            f"y_pred.shape[-1]). Received: y_true containing {shown}"
+        )
 
 
 def check_gamma(gamma):
-    if (
-        isinstance(gamma, bool)
-        or not isinstance(gamma, numbers.Real)
-        or not gamma >= 0.0
-    ):
-        raise ValueError(f"`gamma` must be >= 0. Received: gamma={gamma!r}")
-    return float(gamma)
+    return float(check_non_negative("gamma", gamma))
 
 
 def check_alpha(alpha, upper=None):
@@ -73,6 +106,7 @@ def check_alpha(alpha, upper=None):
         ok = (
             not isinstance(value, bool)
             and isinstance(value, numbers.Real)
+            and math.isfinite(value)
             and value >= 0.0
             and (upper is None or value <= upper)
         )

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from kerasext._validation import check_unit_interval
 from kerasext.losses import _common
 
 
@@ -49,7 +50,9 @@ def binary_focal_loss(
 
     Raises:
         ValueError: If `gamma` < 0, `alpha` is outside [0, 1] or a list of
-            the wrong length, or `label_smoothing` is outside [0, 1].
+            the wrong length, `label_smoothing` is outside [0, 1], or the
+            shapes of `y_true` and `y_pred` differ (no broadcasting; checked
+            on static shapes).
 
     References:
         - [Lin et al., 2017, Focal Loss for Dense Object Detection](
@@ -65,13 +68,14 @@ def binary_focal_loss(
     """
     gamma = _common.check_gamma(gamma)
     alpha = _common.check_alpha(alpha, upper=1.0)
-    label_smoothing = _common.check_in_unit_interval(label_smoothing, "label_smoothing")
+    label_smoothing = float(check_unit_interval("label_smoothing", label_smoothing))
     y_pred = ops.convert_to_tensor(y_pred)
     dtype = _common.compute_dtype(y_pred)
     y_pred = ops.cast(y_pred, dtype)
     y_true = ops.cast(ops.convert_to_tensor(y_true), dtype)
     if len(y_true.shape) == len(y_pred.shape) - 1 and y_pred.shape[-1] == 1:
         y_true = ops.expand_dims(y_true, -1)
+    _check_same_shape(y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
@@ -88,6 +92,24 @@ def binary_focal_loss(
         a = _common.alpha_tensor(alpha, y_pred, dtype)
         terms = (y_true * a + (1.0 - y_true) * (1.0 - a)) * terms
     return ops.mean(terms, axis=-1)
+
+
+def _check_same_shape(y_true, y_pred):
+    """Raise unless the shapes match (unknown dimensions match anything).
+
+    Broadcasting `(batch, 3)` labels against `(batch, 1)` predictions would
+    silently compare every label with one prediction.
+    """
+    true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
+    same = len(true_shape) == len(pred_shape) and all(
+        a is None or b is None or a == b for a, b in zip(true_shape, pred_shape)
+    )
+    if not same:
+        raise ValueError(
+            "`y_true` must have the shape of `y_pred` (or `(batch,)` for "
+            f"`y_pred` of shape `(batch, 1)`). Received: y_true.shape="
+            f"{true_shape} with y_pred.shape={pred_shape}"
+        )
 
 
 @keras.saving.register_keras_serializable(package="kerasext")
@@ -144,9 +166,7 @@ class BinaryFocalLoss(keras.losses.Loss):
         self.gamma = _common.check_gamma(gamma)
         self.alpha = _common.check_alpha(alpha, upper=1.0)
         self.from_logits = bool(from_logits)
-        self.label_smoothing = _common.check_in_unit_interval(
-            label_smoothing, "label_smoothing"
-        )
+        self.label_smoothing = float(check_unit_interval("label_smoothing", label_smoothing))
 
     def call(self, y_true, y_pred):
         return binary_focal_loss(

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from kerasext._validation import check_unit_interval
 from kerasext.losses import _common
 
 
@@ -48,7 +49,13 @@ def focal_loss(
 
     Raises:
         ValueError: If `gamma` < 0, `alpha` <= 0 or a list of the wrong
-            length, or `label_smoothing` is outside [0, 1].
+            length, or `label_smoothing` is outside [0, 1]; and, in eager
+            mode, if an integer label is not a whole number in
+            `[0, classes)` (negative, too large, fractional or NaN). In a
+            graph (`model.fit`, `tf.function`, `jax.jit`) the values are
+            unknown when it is built: such a label gives a NaN loss rather
+            than a silently wrong finite one, so a NaN stop (e.g.
+            `keras.callbacks.TerminateOnNaN`) catches it.
 
     References:
         - [Lin et al., 2017, Focal Loss for Dense Object Detection](
@@ -64,7 +71,7 @@ def focal_loss(
     """
     gamma = _common.check_gamma(gamma)
     alpha = _common.check_alpha(alpha)
-    label_smoothing = _common.check_in_unit_interval(label_smoothing, "label_smoothing")
+    label_smoothing = float(check_unit_interval("label_smoothing", label_smoothing))
     y_pred = ops.convert_to_tensor(y_pred)
     dtype = _common.compute_dtype(y_pred)
     y_pred = ops.cast(y_pred, dtype)
@@ -136,9 +143,7 @@ class FocalLoss(keras.losses.Loss):
         self.gamma = _common.check_gamma(gamma)
         self.alpha = _common.check_alpha(alpha)
         self.from_logits = bool(from_logits)
-        self.label_smoothing = _common.check_in_unit_interval(
-            label_smoothing, "label_smoothing"
-        )
+        self.label_smoothing = float(check_unit_interval("label_smoothing", label_smoothing))
 
     def call(self, y_true, y_pred):
         return focal_loss(

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from kerasext._validation import check_unit_interval
 from kerasext.losses import _common
 
 
@@ -30,7 +31,11 @@ def label_smoothing_cross_entropy(y_true, y_pred, smoothing=0.1, from_logits=Fal
         Per-sample losses `(batch,)`, float32 for half-precision inputs.
 
     Raises:
-        ValueError: If `smoothing` is outside [0, 1].
+        ValueError: If `smoothing` is outside [0, 1]; and, in eager mode, if
+            an integer label is not a whole number in `[0, classes)`
+            (negative, too large, fractional or NaN). In a graph such a
+            label gives a NaN loss (not a finite wrong one), which a NaN
+            stop catches.
 
     References:
         - [Szegedy et al., 2016, Rethinking the Inception Architecture](
@@ -44,7 +49,7 @@ def label_smoothing_cross_entropy(y_true, y_pred, smoothing=0.1, from_logits=Fal
     )
     ```
     """
-    smoothing = _common.check_in_unit_interval(smoothing, "smoothing")
+    smoothing = float(check_unit_interval("smoothing", smoothing))
     y_pred = ops.convert_to_tensor(y_pred)
     dtype = _common.compute_dtype(y_pred)
     y_pred = ops.cast(y_pred, dtype)
@@ -102,7 +107,7 @@ class LabelSmoothingCrossEntropy(keras.losses.Loss):
         dtype=None,
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.smoothing = _common.check_in_unit_interval(smoothing, "smoothing")
+        self.smoothing = float(check_unit_interval("smoothing", smoothing))
         self.from_logits = bool(from_logits)
 
     def call(self, y_true, y_pred):

@@ -9,6 +9,9 @@ import math
 
 import keras
 
+from kerasext._validation import check_int
+from kerasext._validation import check_non_negative
+from kerasext._validation import check_range
 from kerasext.initializers import for_activation
 
 FAMILIES = ("cnn", "mlp", "resnet", "fastnet")
@@ -246,15 +249,11 @@ def _need_image(inputs, family):
 
 
 def _check(input_shape, num_classes, dropout, l1, l2, width, depth):
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
-        raise ValueError(f"`num_classes` must be an int >= 2. Received: num_classes={num_classes!r}")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
-    for name, value in (("l1", l1), ("l2", l2)):
-        if value < 0:
-            raise ValueError(f"`{name}` must be >= 0. Received: {name}={value!r}")
-    for name, value in (("width", width), ("depth", depth)):
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise ValueError(f"`{name}` must be None or an int >= 1. Received: {name}={value!r}")
+    check_int("num_classes", num_classes, 2)
+    check_range("dropout", dropout, 0, 1, include_high=False)
+    check_non_negative("l1", l1)
+    check_non_negative("l2", l2)
+    check_int("width", width, 1, allow_none=True)
+    check_int("depth", depth, 1, allow_none=True)
     if not input_shape:
         raise ValueError(f"`input_shape` must not be empty. Received: input_shape={input_shape!r}")

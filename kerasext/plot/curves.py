@@ -1,9 +1,7 @@
 """Learning curves: loss and accuracy per epoch, training against validation."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
+from kerasext.plot._save import new_figure
+from kerasext.plot._save import save_figure
 
 
 def plot_history(history, path, title=None, note=None):
@@ -17,11 +15,15 @@ def plot_history(history, path, title=None, note=None):
 
     Returns:
         `path`.
+
+    Draws on its own Agg canvas (no pyplot, no change to matplotlib's
+    backend) and writes the file through a temporary file and a rename.
     """
     history = getattr(history, "history", history)
     names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
     names = names or list(history)
-    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
+    fig = new_figure(figsize=(4.5 * len(names), 3.6))
+    axes = fig.subplots(1, len(names), squeeze=False)
     for ax, name in zip(axes[0], names):
         epochs = range(1, len(history[name]) + 1)
         ax.plot(epochs, history[name], marker=".", label="train")
@@ -36,6 +38,4 @@ def plot_history(history, path, title=None, note=None):
     if note:
         fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=9)
     fig.tight_layout(rect=(0, 0.06 if note else 0, 1, 1))
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)

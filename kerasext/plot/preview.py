@@ -1,8 +1,10 @@
 """A picture of what an augmentation does: originals above, augmented below."""
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+
+from kerasext._validation import check_int
+from kerasext.plot._save import new_figure
+from kerasext.plot._save import save_figure
 
 
 def augmentation_grid(
@@ -50,22 +52,14 @@ def augmentation_grid(
                       augmented_labels=mixed_labels, class_names=names)
     ```
     """
-    if (
-        isinstance(max_images, bool)
-        or not isinstance(max_images, int)
-        or max_images < 1
-    ):
-        raise ValueError(
-            f"`max_images` must be an int >= 1. Received: max_images={max_images!r}"
-        )
+    max_images = check_int("max_images", max_images, 1)
     rows = [_as_display(images, "images"), _as_display(augmented, "augmented")]
     count = min(max_images, len(rows[0]), len(rows[1]))
     titles = [
         _titles(labels, count, class_names),
         _titles(augmented_labels, count, class_names),
     ]
-    figure = Figure(figsize=(1.8 * count, 4.0))
-    FigureCanvasAgg(figure)
+    figure = new_figure(figsize=(1.8 * count, 4.0))
     for row, (batch, row_titles) in enumerate(zip(rows, titles)):
         for column in range(count):
             axes = figure.add_subplot(2, count, row * count + column + 1)
@@ -80,8 +74,7 @@ def augmentation_grid(
     figure.tight_layout(rect=(0.03, 0.0, 1.0, 1.0))
     for y, name in ((0.75, "original"), (0.25, "augmented")):
         figure.text(0.01, y, name, rotation=90, va="center", fontsize=9)
-    figure.savefig(path, format="png", dpi=100)
-    return path
+    return save_figure(figure, path, format="png", dpi=100)
 
 
 def _as_display(images, name):

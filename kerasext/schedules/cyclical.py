@@ -3,10 +3,10 @@
 import keras
 from keras import ops
 
-from kerasext.schedules._checks import check_choice
-from kerasext.schedules._checks import check_int
-from kerasext.schedules._checks import check_non_negative
-from kerasext.schedules._checks import check_positive
+from kerasext._validation import check_choice
+from kerasext._validation import check_int
+from kerasext._validation import check_non_negative
+from kerasext._validation import check_range
 
 CYCLICAL_MODES = ("triangular", "triangular2", "exp_range")
 
@@ -75,10 +75,7 @@ class Cyclical(keras.optimizers.schedules.LearningRateSchedule):
             )
         check_int("step_size", step_size, 1)
         check_choice("mode", mode, CYCLICAL_MODES)
-        if check_positive("gamma", gamma) > 1:
-            raise ValueError(
-                f"`gamma` must be in (0, 1]. Received: gamma={gamma!r}"
-            )
+        check_range("gamma", gamma, 0, 1, include_low=False)
         self.base_lr = base_lr
         self.max_lr = max_lr
         self.step_size = int(step_size)

@@ -5,11 +5,11 @@ import math
 import keras
 from keras import ops
 
-from kerasext.schedules._checks import check_choice
-from kerasext.schedules._checks import check_greater
-from kerasext.schedules._checks import check_int
-from kerasext.schedules._checks import check_open_unit
-from kerasext.schedules._checks import check_positive
+from kerasext._validation import check_choice
+from kerasext._validation import check_greater
+from kerasext._validation import check_int
+from kerasext._validation import check_open_unit
+from kerasext._validation import check_positive
 
 ANNEAL_MODES = ("cos", "linear")
 

@@ -1,11 +1,12 @@
 """Multi-step decay: the learning rate drops by fixed factors at given steps."""
 
+import math
 import numbers
 
 import keras
 from keras import ops
 
-from kerasext.schedules._checks import check_positive
+from kerasext._validation import check_positive
 
 
 @keras.saving.register_keras_serializable(package="kerasext")
@@ -77,7 +78,7 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
                 f"({len(boundaries)}). Received: factors={factors!r}"
             )
         for factor in factors:
-            if not isinstance(factor, numbers.Real) or not factor > 0:
+            if not isinstance(factor, numbers.Real) or not 0 < factor < math.inf:
                 raise ValueError(
                     f"`factors` must all be > 0. Received: factors={factors!r}"
                 )

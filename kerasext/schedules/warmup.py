@@ -1,11 +1,12 @@
 """Linear warmup in front of any learning rate schedule."""
 
+import math
 import numbers
 
 import keras
 from keras import ops
 
-from kerasext.schedules._checks import check_int
+from kerasext._validation import check_int
 
 
 @keras.saving.register_keras_serializable(package="kerasext")
@@ -57,7 +58,7 @@ class Warmup(keras.optimizers.schedules.LearningRateSchedule):
         valid_number = (
             isinstance(schedule, numbers.Real)
             and not isinstance(schedule, bool)
-            and schedule > 0
+            and 0 < schedule < math.inf
         )
         if not (
             valid_number

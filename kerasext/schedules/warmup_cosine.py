@@ -5,9 +5,9 @@ import math
 import keras
 from keras import ops
 
-from kerasext.schedules._checks import check_int
-from kerasext.schedules._checks import check_non_negative
-from kerasext.schedules._checks import check_positive
+from kerasext._validation import check_int
+from kerasext._validation import check_non_negative
+from kerasext._validation import check_positive
 
 
 def cosine_cycles(decay_steps, restarts=None, t_mul=2.0, m_mul=1.0):
