@@ -1,45 +1,61 @@
-"""Make an optimizer's momentum (`momentum` or `beta_1`) settable per step.
+"""An optimizer's momentum (`momentum` or `beta_1`) as a function of its step.
 
-Keras 3 optimizers keep SGD's `momentum` and Adam's `beta_1` as Python
-floats. `update_step` reads them while the train function is traced, so the
-value is baked into the compiled graph: assigning a new float afterwards
-changes nothing. `attach_momentum` swaps the float for a scalar
-`_MomentumVariable` (a non-trainable `keras.Variable`) and rebuilds the train
-function, so the traced step reads the variable and each `assign` reaches the
-next update.
-
-The variable is deliberately not tracked by the optimizer (it is set with
-`object.__setattr__`), so the optimizer's saved variables, and checkpoints
-such as `BackupAndRestore`'s, are unchanged. `get_config()` keeps reporting
-the original float, so saving the model mid-training still writes a loadable
-optimizer config. `MomentumHandle.detach` puts the float back.
+Keras 3 optimizers keep SGD's `momentum` and Adam's `beta_1` as Python floats
+and read them inside `update_step`, so a float is baked into the traced train
+step. `StepValue` stands in for the float: a scalar `keras.Variable` whose
+value is `curve(optimizer.iterations)`, computed with `keras.ops` whenever it
+is read. Inside the compiled step that is a graph (or traced JAX) computation
+of the step being run; read from Python (`float(optimizer.momentum)`) it is
+the value of the next step, as `optimizer.learning_rate` is for a
+`LearningRateSchedule`. Nothing is assigned, so it works the same under every
+backend, including JAX's stateless train step.
 """
 
 import numbers
 import warnings
 
 import keras
+from keras import ops
 
 MOMENTUM_ATTRIBUTES = ("beta_1", "momentum")
 
 
-class _MomentumVariable(keras.Variable):
-    """Scalar variable standing in for a float hyperparameter.
+class StepValue(keras.Variable):
+    """Read-only scalar: `curve(optimizer.iterations)`, evaluated when read.
 
     Optimizers also use the hyperparameter structurally, in Python, inside
     the traced step: SGD's `if self.momentum != 0:` and RMSprop's
     `if self.momentum > 0:` choose whether momentum buffers exist and are
-    used. A plain `keras.Variable` returns a symbolic tensor there, which
-    cannot be a Python `bool` in graph mode. Comparisons with a Python number
-    therefore answer for the float the optimizer was built with; every other
-    use (arithmetic, `ops.cast`) reads the live value.
+    used. A tensor cannot be a Python `bool` in a traced function, so
+    comparisons with a Python number answer for `built_value`, the float the
+    optimizer was built with; every other use (arithmetic, `ops.cast`,
+    `float()`) reads the curve.
+
+    Args:
+        curve: Callable taking the step (a scalar tensor) and returning the
+            value as a scalar tensor, written with `keras.ops`.
+        optimizer: The optimizer whose `iterations` is the step.
+        built_value: The Python float the optimizer held.
+        name: String, the variable's name.
     """
 
-    def __init__(self, value, name):
+    def __init__(self, curve, optimizer, built_value, name):
         super().__init__(
-            initializer=float(value), dtype="float32", trainable=False, name=name
+            initializer=float(built_value), dtype="float32", trainable=False, name=name
         )
-        self._built_value = float(value)
+        self._curve = curve
+        self._optimizer = optimizer
+        self._built_value = float(built_value)
+
+    @property
+    def value(self):
+        return ops.cast(self._curve(self._optimizer.iterations), "float32")
+
+    def assign(self, value):
+        raise TypeError(
+            f"`{self.name}` follows the optimizer step and cannot be assigned. "
+            f"Received: value={value!r}"
+        )
 
     def _compare(self, other, python_op, keras_op):
         if isinstance(other, numbers.Real) and not isinstance(other, bool):
@@ -67,37 +83,6 @@ class _MomentumVariable(keras.Variable):
     __hash__ = None  # As `keras.Variable`.
 
 
-class MomentumHandle:
-    """The momentum attribute of one optimizer, made assignable per step.
-
-    Args:
-        optimizer: The (inner) Keras optimizer holding the attribute.
-        attribute: `"beta_1"` or `"momentum"`.
-        variable: The `_MomentumVariable` now stored under `attribute`.
-        original: The Python float that was there before.
-    """
-
-    def __init__(self, optimizer, attribute, variable, original):
-        self.optimizer = optimizer
-        self.attribute = attribute
-        self.variable = variable
-        self.original = original
-
-    def assign(self, value):
-        self.variable.assign(float(value))
-
-    def value(self):
-        return float(self.variable.numpy())
-
-    def detach(self, model):
-        """Put the original float back and drop the traced train function."""
-        optimizer = self.optimizer
-        if getattr(optimizer, self.attribute, None) is self.variable:
-            object.__setattr__(optimizer, self.attribute, self.original)
-            optimizer.__dict__.pop("get_config", None)
-            model.make_train_function(force=True)
-
-
 def inner_optimizer(optimizer):
     """The optimizer that holds the hyperparameters (unwraps loss scaling)."""
     return getattr(optimizer, "inner_optimizer", optimizer)
@@ -109,34 +94,26 @@ def momentum_value(optimizer):
     for attribute in MOMENTUM_ATTRIBUTES:
         value = getattr(optimizer, attribute, None)
         if isinstance(value, keras.Variable):
-            return float(value.numpy())
+            return float(value)
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
             return float(value)
     return None
 
 
-def attach_momentum(model, caller):
-    """Make `model.optimizer`'s momentum settable; `None` if it cannot be.
+def momentum_attribute(optimizer, caller):
+    """The name of `optimizer`'s momentum attribute, or `None` (with a warning).
 
     Looks for `beta_1` (Adam, AdamW, Nadam, Adamax, Lion, ...) first, then
     `momentum` (SGD, RMSprop). Warns and returns `None` when the optimizer
-    has neither, when the value is a callable, or when it is 0 (SGD and
+    has neither, when the value is not a number, or when it is 0 (SGD and
     RMSprop then build no momentum buffers, so there is nothing to cycle).
-    Must run after the optimizer is built and before the train function is
-    traced (a callback's `on_train_begin`); it rebuilds the train function.
 
     Args:
-        model: A compiled Keras model.
+        optimizer: The (inner) Keras optimizer.
         caller: Name of the calling callback, for the warning.
-
-    Returns:
-        A `MomentumHandle`, or `None`.
     """
-    optimizer = inner_optimizer(model.optimizer)
     name = type(optimizer).__name__
-    attribute = next(
-        (a for a in MOMENTUM_ATTRIBUTES if hasattr(optimizer, a)), None
-    )
+    attribute = next((a for a in MOMENTUM_ATTRIBUTES if hasattr(optimizer, a)), None)
     if attribute is None:
         warnings.warn(
             f"{caller}: optimizer {name} has neither `beta_1` nor `momentum`; "
@@ -145,15 +122,8 @@ def attach_momentum(model, caller):
         )
         return None
     value = getattr(optimizer, attribute)
-    if isinstance(value, _MomentumVariable):  # Left by an interrupted fit.
-        return MomentumHandle(optimizer, attribute, value, value._built_value)
     if isinstance(value, keras.Variable):
-        warnings.warn(
-            f"{caller}: {name}.{attribute} is already a variable; it is "
-            "assigned in place.",
-            stacklevel=3,
-        )
-        return MomentumHandle(optimizer, attribute, value, value)
+        value = float(value)
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         warnings.warn(
             f"{caller}: {name}.{attribute}={value!r} is not a number; only "
@@ -169,19 +139,4 @@ def attach_momentum(model, caller):
             stacklevel=3,
         )
         return None
-    original = value
-    variable = _MomentumVariable(original, name=f"scheduled_{attribute}")
-    object.__setattr__(optimizer, attribute, variable)
-
-    class_get_config = type(optimizer).get_config
-
-    def get_config():
-        config = class_get_config(optimizer)
-        config[attribute] = original
-        return config
-
-    object.__setattr__(optimizer, "get_config", get_config)
-    # The train function may already be traced (an earlier `fit`) with the
-    # float baked in; a fresh one reads the variable.
-    model.make_train_function(force=True)
-    return MomentumHandle(optimizer, attribute, variable, original)
+    return attribute

@@ -1,19 +1,19 @@
 """Warmup + cosine annealing (with optional restarts) as a callback."""
 
 import keras
-import numpy as np
+from keras import ops
 
+from kerasext._validation import check_int
+from kerasext._validation import check_non_negative
+from kerasext._validation import check_positive
 from kerasext.callbacks._scheduled import ScheduledHyperparameters
 from kerasext.schedules import one_cycle as one_cycle_lib
-from kerasext.schedules._checks import check_int
-from kerasext.schedules._checks import check_non_negative
-from kerasext.schedules._checks import check_positive
 from kerasext.schedules.warmup_cosine import WarmupCosine
 
 
 @keras.saving.register_keras_serializable(package="kerasext")
 class CosineAnnealing(ScheduledHyperparameters):
-    """Sets the `WarmupCosine` learning rate every step, optionally momentum.
+    """`WarmupCosine` learning rate (optionally momentum), set inside the train step.
 
     The learning rate is exactly `kerasext.schedules.WarmupCosine` with
     `total_steps = epochs * steps_per_epoch` and
@@ -21,15 +21,17 @@ class CosineAnnealing(ScheduledHyperparameters):
     cosine annealing to `min_lr` at the last step, and `restarts` warm
     restarts (SGDR) whose lengths grow by `t_mul` and peaks shrink by
     `m_mul`. It is for users who keep a plain float learning rate in their
-    optimizer (the callback assigns it); the schedule inside the optimizer
+    optimizer: for the `fit`, the callback gives the optimizer the schedule
+    (of `optimizer.iterations`, evaluated inside the compiled step) and then
+    puts the float back at its last value. The schedule inside the optimizer
     does the same with no callback.
 
     With `moms=(high, low)`, momentum (`beta_1` or `momentum`, as in
     `kerasext.callbacks.OneCycle`) moves inversely to the learning rate:
     `high` when the learning rate is `min_lr`, `low` when it is `max_lr`,
-    linear in between. An optimizer with no momentum gets a warning and only
-    the learning rate is scheduled; `on_train_end` restores the original
-    momentum float.
+    linear in between, computed from the step inside the compiled step too.
+    An optimizer with no momentum gets a warning and only the learning rate
+    is scheduled; `on_train_end` restores the original momentum float.
 
     The position is `optimizer.iterations`, so a resumed run continues
     exactly and `get_state()` is empty. `logs["learning_rate"]` and
@@ -40,7 +42,7 @@ class CosineAnnealing(ScheduledHyperparameters):
     optimizer; neither is fitted to the run's length nor moves momentum.
 
     Args:
-        max_lr: Python float > 0, the learning rate after warmup.
+        max_lr: Python float > 0 (finite), the learning rate after warmup.
         epochs: Python int >= 1 or `None` (read from `fit`). Defaults to
             `None`.
         steps_per_epoch: Python int >= 1 or `None` (read from `fit`).
@@ -132,18 +134,11 @@ class CosineAnnealing(ScheduledHyperparameters):
             m_mul=self.m_mul,
         )
 
-    def _momentum_at(self, step):
-        return float(self._momentum_from_lr(np.float64(self._lr_at(step))))
-
-    def _momentum_table(self, steps):
-        # `on_train_begin` has just built the learning rates of these steps.
-        return None if self._lr_values is None else self._momentum_from_lr(self._lr_values)
-
-    def _momentum_from_lr(self, lr):
+    def _momentum_curve(self, step):
         """Momentum falls as the learning rate rises: `high` at `min_lr`, `low` at `max_lr`."""
         high, low = self.moms
-        fraction = (lr - self.min_lr) / (self.max_lr - self.min_lr)
-        return high - (high - low) * np.clip(fraction, 0.0, 1.0)
+        fraction = (self.schedule(step) - self.min_lr) / (self.max_lr - self.min_lr)
+        return high - (high - low) * ops.clip(fraction, 0.0, 1.0)
 
     def get_config(self):
         return {

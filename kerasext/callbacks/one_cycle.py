@@ -1,21 +1,19 @@
 """One-cycle training as a callback: learning rate up then down, momentum inverse."""
 
 import keras
-from keras import ops
 
+from kerasext._validation import check_choice
+from kerasext._validation import check_greater
+from kerasext._validation import check_open_unit
+from kerasext._validation import check_positive
 from kerasext.callbacks._scheduled import ScheduledHyperparameters
-from kerasext.callbacks._scheduled import _vectorized
 from kerasext.schedules import one_cycle as one_cycle_lib
-from kerasext.schedules._checks import check_choice
-from kerasext.schedules._checks import check_greater
-from kerasext.schedules._checks import check_open_unit
-from kerasext.schedules._checks import check_positive
 
 
 # Registered as "kerasext>OneCycleCallback": "kerasext>OneCycle" is the schedule.
 @keras.saving.register_keras_serializable(package="kerasext", name="OneCycleCallback")
 class OneCycle(ScheduledHyperparameters):
-    """Sets the one-cycle learning rate and the inverse momentum every step.
+    """One-cycle learning rate and inverse momentum, set inside the train step.
 
     The learning rate follows `kerasext.schedules.OneCycle` (`max_lr / div`
     at the first step, `max_lr` at step `pct_start * (total_steps - 1)`,
@@ -27,13 +25,13 @@ class OneCycle(ScheduledHyperparameters):
     has no momentum buffers) gets a warning, once per `fit`, and only its
     learning rate is scheduled.
 
-    Keras 3 bakes `momentum`/`beta_1` floats into the traced train step, so
-    at `on_train_begin` this callback replaces the float with a scalar
-    variable and rebuilds the train function; each step's `assign` then
-    reaches the compiled update (see `kerasext/callbacks/_momentum.py`).
-    `on_train_end` puts the original float back; the learning rate is left
-    at its last value. With `steps_per_execution > 1`, the values are set
-    once per execution.
+    At `on_train_begin` the optimizer gets the learning rate as a
+    `kerasext.schedules.OneCycle` of `optimizer.iterations` and the momentum
+    as a `keras.ops` curve of the same step, both computed inside the
+    compiled train step (no per-batch Python, exact with any
+    `steps_per_execution`; see `kerasext/callbacks/_in_step.py`). The train
+    function is rebuilt once per `fit`. `on_train_end` puts the original
+    momentum float back and leaves the float learning rate at its last value.
 
     The position is `optimizer.iterations`, not a counter in the callback,
     so training resumed with `keras.callbacks.BackupAndRestore` (or from a
@@ -48,7 +46,7 @@ class OneCycle(ScheduledHyperparameters):
     simpler.
 
     Args:
-        max_lr: Python float > 0, the peak learning rate.
+        max_lr: Python float > 0 (finite), the peak learning rate.
         epochs: Python int >= 1 or `None` (read from `fit`). Defaults to
             `None`.
         steps_per_epoch: Python int >= 1 or `None` (read from `fit`).
@@ -113,12 +111,6 @@ class OneCycle(ScheduledHyperparameters):
             div_final=self.div_final,
             anneal=self.anneal,
         )
-
-    def _momentum_table(self, steps):
-        return _vectorized(self._momentum_curve, self._momentum_at, steps)
-
-    def _momentum_at(self, step):
-        return float(ops.convert_to_numpy(self._momentum_curve(step)))
 
     def _momentum_curve(self, step):
         return one_cycle_lib.one_cycle_curve(
