@@ -10,7 +10,7 @@ runs in this process, with `sys.argv` as if it had been started directly, so its
 
 In a Vertex hyperparameter tuning trial (`python -m cloud.submit_sweep`), `KERASEXT_HP_METRIC`
 names the metric; the recipe's runner reports it with `cloudml-hypertune` once metrics.json is
-written (`final_epoch`, or `test` for `test_<name>`; `kerasext.tuning.report_metric`, chief only).
+written (`final_epoch`, or `test` for `test_<name>`; `kerasext.runner.report_metric`, chief only).
 """
 
 import os
@@ -27,13 +27,12 @@ def main(argv=None):
         sys.stderr.write(__doc__.split("\n\n")[1].strip() + "\n")
         return 0 if argv else 2
     try:
-        path = check_recipe(argv[0])
+        check_recipe(argv[0])
     except ValueError as error:
         sys.stderr.write(f"entrypoint: error: {error}\n")
         return 2
-    sys.argv = [path, *argv[1:]]
-    sys.path[0] = os.path.dirname(path)  # as `python recipes/RECIPE.py` sets it
-    runpy.run_path(path, run_name="__main__")  # a recipe's sys.exit(code) passes through
+    sys.argv = [argv[0], *argv[1:]]  # run_module sets sys.argv[0] to the recipe's file
+    runpy.run_module(f"recipes.{argv[0]}", run_name="__main__", alter_sys=True)  # its sys.exit(code) passes through
     return 0
 
 

@@ -76,6 +76,14 @@ def parse_args(argv=None, parser=None):
     """
     parser = parser or build_parser()
     args = parse_recipe_command(parser, argv, OWNED_FLAGS)
+    if args.recipe == "sweep":
+        # A local sweep writes many runs into its --model-dir, while Vertex names one run's
+        # folder (AIP_MODEL_DIR) and one backup folder (AIP_CHECKPOINT_DIR) for the job.
+        raise ValueError(
+            "recipe sweep cannot run as one Vertex AI job (its trials would share the job's one "
+            "output and checkpoint folder): submit a sweep with python -m cloud.submit_sweep RECIPE "
+            "--search-space FILE ... instead"
+        )
     if not args.bucket or not args.bucket.startswith("gs://") or len(args.bucket) <= len("gs://"):
         raise ValueError(f"--bucket must be a Cloud Storage URI starting with gs://. Received: {args.bucket!r}")
     args.bucket = args.bucket.rstrip("/")

@@ -25,15 +25,14 @@ Every dimension must name a flag of the recipe and every value must be one the r
 `test_<name>` for its `test` results.
 """
 
-import importlib.util
 import sys
 
 from cloud import submit
-from cloud._cli import check_recipe
+from cloud._cli import load_recipe
 
 SCALES = {"linear": "UNIT_LINEAR_SCALE", "log": "UNIT_LOG_SCALE", "reverse_log": "UNIT_REVERSE_LOG_SCALE"}
 ALGORITHMS = {"bayesian": "ALGORITHM_UNSPECIFIED", "random": "RANDOM_SEARCH", "grid": "GRID_SEARCH"}
-METRIC_ENV = "KERASEXT_HP_METRIC"  # read by the runner: kerasext.tuning.report_metric
+METRIC_ENV = "KERASEXT_HP_METRIC"  # read by the runner: kerasext.runner.report_metric
 
 
 def build_parser():
@@ -82,11 +81,7 @@ def check_against_recipe(recipe, space, recipe_flags):
     """Every dimension names a recipe flag, and the recipe accepts each value (as `recipes/sweep.py` checks)."""
     from kerasext.tuning import RecipeHyperModel
 
-    path = check_recipe(recipe)
-    spec = importlib.util.spec_from_file_location(f"recipe_{recipe}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    RecipeHyperModel(module, space, fixed=recipe_flags)
+    RecipeHyperModel(load_recipe(recipe), space, fixed=recipe_flags)
 
 
 def parameter_spec(name, spec):

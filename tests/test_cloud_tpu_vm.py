@@ -18,7 +18,7 @@ WHERE = "--zone us-west4-a --project my-project"
 
 def test_dry_run_prints_every_gcloud_command(capsys):
     assert tpu_vm.main(ARGV) == 0
-    tarball = f"{tempfile.gettempdir()}/kx-demo.tar.gz"
+    tarball = f"{tempfile.gettempdir()}/kerasext-src-XXXXXXXX.tar.gz"
     install = (
         "sudo apt-get update -qq && sudo apt-get install -y -qq python3.11 python3.11-venv"
         " && python3.11 -m venv ~/venv && mkdir -p ~/kerasext && tar xzf ~/kerasext-src.tar.gz -C ~/kerasext"
@@ -28,12 +28,12 @@ def test_dry_run_prints_every_gcloud_command(capsys):
     train = ("cd ~/kerasext && ~/venv/bin/python recipes/baseline.py --epochs 5"
              " --strategy tpu --tpu local --model-dir ~/kerasext-runs/kx-demo")
     assert capsys.readouterr().out.splitlines() == [
-        f"tar czf {tarball} -C {shlex.quote(ROOT)} --exclude=./.git --exclude=./.venv --exclude=./runs .",
+        f"# pack {len(tpu_vm.tracked_files())} tracked files of {ROOT} into a private temporary file (deleted at the end)",
         f"gcloud compute tpus tpu-vm create kx-demo {WHERE} --accelerator-type v5litepod-8 --version v2-alpha-tpuv5-lite",
         f"gcloud compute tpus tpu-vm scp {tarball} 'kx-demo:~/kerasext-src.tar.gz' {WHERE}",
         f"gcloud compute tpus tpu-vm ssh kx-demo {WHERE} --command {shlex.quote(install)}",
         f"gcloud compute tpus tpu-vm ssh kx-demo {WHERE} --command {shlex.quote(train)}",
-        "mkdir -p out",
+        "mkdir -p -- out",
         f"gcloud compute tpus tpu-vm scp --recurse 'kx-demo:~/kerasext-runs/kx-demo' out {WHERE}",
         f"gcloud compute tpus tpu-vm delete kx-demo {WHERE} --quiet",
     ]

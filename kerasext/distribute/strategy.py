@@ -9,12 +9,16 @@ what it chose and why.
 import json
 import logging
 import os
+import threading
 
 import tensorflow as tf
 
 from kerasext.distribute.multi_worker import MultiWorkerMirroredStrategy
 
 KINDS = ("auto", "tpu", "mirrored", "multi_worker", "default")
+ROLES = ("chief", "worker")  # the tasks synchronous (multi-worker mirrored) training has
+# Seconds TPU resolution, connection and initialization may take (env KERASEXT_TPU_TIMEOUT).
+TPU_TIMEOUT = 300
 logger = logging.getLogger("kerasext")
 
 
@@ -31,17 +35,21 @@ def get_strategy(kind="auto", tpu=None):
         kind: one of `"auto"`, `"tpu"`, `"mirrored"`, `"multi_worker"`, `"default"`.
             Defaults to `"auto"`.
         tpu: a TPU name or address for `TPUClusterResolver`; `"local"` on a TPU VM.
-            Defaults to `None` (`$TPU_NAME`, else local on a TPU VM).
+            Defaults to `None` (`$TPU_NAME`, else local on a TPU VM). Reaching and
+            initializing it may take `$KERASEXT_TPU_TIMEOUT` seconds (default 300).
 
     Returns:
         The strategy. Build and compile the model inside `strategy.scope()`.
 
     Raises:
         ValueError: for an unknown `kind`, or one this machine cannot honour (no TPU, no
-            cluster description, fewer than two devices to mirror), saying what is missing.
+            cluster description, fewer than two devices to mirror, a TPU that does not
+            answer in time), saying what is missing; for a `TF_CONFIG` or `CLUSTER_SPEC`
+            that does not describe this process (see `tf_config`).
     """
     if kind not in KINDS:
         raise ValueError(f"`kind` must be one of {', '.join(KINDS)}. Received: kind={kind!r}")
+    tf_config()  # a stale or malformed cluster description fails here, in one line
     if kind == "auto":
         kind, why = _choose(tpu)
     else:
@@ -56,11 +64,8 @@ def get_strategy(kind="auto", tpu=None):
 
 def cluster_workers():
     """The number of workers `TF_CONFIG` (or `CLUSTER_SPEC`) describes; 0 when neither is set."""
-    config = tf_config()
-    if not config:
-        return 0
-    cluster = config.get("cluster", {})
-    return sum(len(cluster.get(role, [])) for role in ("chief", "worker"))
+    cluster = tf_config().get("cluster", {})
+    return sum(len(cluster.get(role, [])) for role in ROLES)
 
 
 def tf_config():
@@ -69,20 +74,29 @@ def tf_config():
     Vertex names its pools `workerpool0` (the primary replica, which becomes TensorFlow's
     `chief`) and `workerpool1` (the other workers); pools 2 and 3 are parameter servers
     and evaluators, which synchronous training does not use.
+
+    Raises:
+        ValueError: naming the variable and the value received, when it is not JSON, or
+            does not describe this process as a `chief` or `worker` of its cluster (a
+            stale variable left from another job: an index past the cluster's end, an
+            index that is not an integer, an evaluator or parameter-server task, hosts
+            that are not a list of strings).
     """
     if os.environ.get("TF_CONFIG"):
-        return _parse_json("TF_CONFIG", os.environ["TF_CONFIG"])
+        text = os.environ["TF_CONFIG"]
+        return _check_config("TF_CONFIG", text, _parse_json("TF_CONFIG", text))
     if not os.environ.get("CLUSTER_SPEC"):
         return {}
-    spec = _parse_json("CLUSTER_SPEC", os.environ["CLUSTER_SPEC"])
-    pools = spec.get("cluster", {})
+    text = os.environ["CLUSTER_SPEC"]
+    spec = _parse_json("CLUSTER_SPEC", text)
+    _check_shape("CLUSTER_SPEC", text, spec)
+    pools, task = spec.get("cluster", {}), spec.get("task", {})
     roles = {"workerpool0": "chief", "workerpool1": "worker"}
     cluster = {roles[p]: hosts for p, hosts in pools.items() if p in roles and hosts}
-    task = spec.get("task", {})
-    return {
-        "cluster": cluster,
-        "task": {"type": roles.get(task.get("type"), task.get("type")), "index": task.get("index", 0)},
-    }
+    config = {"cluster": cluster}
+    if task:
+        config["task"] = {"type": roles.get(task.get("type"), task.get("type")), "index": task.get("index", 0)}
+    return _check_config("CLUSTER_SPEC", text, config)
 
 
 def is_chief():
@@ -91,9 +105,9 @@ def is_chief():
     task, cluster = config.get("task", {}), config.get("cluster", {})
     if not task:
         return True
-    if task.get("type") == "chief":
+    if task["type"] == "chief":
         return True
-    return task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in cluster
+    return task["type"] == "worker" and task["index"] == 0 and "chief" not in cluster
 
 
 def global_batch_size(per_replica_batch_size, strategy):
@@ -148,15 +162,41 @@ def _tpu(tpu):
         raise ValueError(
             "kind='tpu' needs a TPU: pass `tpu` (--tpu NAME), set TPU_NAME, or run on a TPU VM"
         )
+    timeout = _tpu_timeout()
+    outcome = {}
+
+    def connect():  # TensorFlow waits for an unreachable address for ever: a thread bounds it
+        try:
+            resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=name)
+            if name != "local":
+                tf.config.experimental_connect_to_cluster(resolver)
+            tf.tpu.experimental.initialize_tpu_system(resolver)
+            outcome["resolver"] = resolver
+        except (ValueError, RuntimeError, tf.errors.OpError) as error:
+            outcome["error"] = (str(error).splitlines() or [type(error).__name__])[0][:160]
+
+    thread = threading.Thread(target=connect, name="kerasext-tpu-connect", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise ValueError(
+            f"Cannot reach TPU {name!r} (--tpu {name}): no answer within {timeout:g} s "
+            "(KERASEXT_TPU_TIMEOUT); check the address or name and that the TPU is running"
+        )
+    if "error" in outcome:
+        raise ValueError(f"Cannot reach TPU {name!r} (--tpu {name}): {outcome['error']}")
+    return tf.distribute.TPUStrategy(outcome["resolver"])
+
+
+def _tpu_timeout():
+    text = os.environ.get("KERASEXT_TPU_TIMEOUT", "")
     try:
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=name)
-        if name != "local":
-            tf.config.experimental_connect_to_cluster(resolver)
-        tf.tpu.experimental.initialize_tpu_system(resolver)
-    except (ValueError, RuntimeError, tf.errors.OpError) as error:
-        reason = (str(error).splitlines() or [type(error).__name__])[0][:160]
-        raise ValueError(f"Cannot reach TPU {name!r}: {reason}") from None
-    return tf.distribute.TPUStrategy(resolver)
+        timeout = float(text) if text else TPU_TIMEOUT
+    except ValueError:
+        timeout = float("nan")
+    if not 0 < timeout < float("inf"):
+        raise ValueError(f"`KERASEXT_TPU_TIMEOUT` must be a number of seconds > 0. Received: {text!r}")
+    return timeout
 
 
 def _mirrored(_):
@@ -191,10 +231,59 @@ def _parse_json(name, text):
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(f"`{name}` is not valid JSON ({error}). Received: {text[:80]!r}") from None
+        raise ValueError(f"`{name}` is not valid JSON ({error}). Received: {name}={_shown(text)}") from None
     if not isinstance(value, dict):
-        raise ValueError(f"`{name}` must be a JSON object. Received: {text[:80]!r}")
+        raise ValueError(f"`{name}` must be a JSON object. Received: {name}={_shown(text)}")
     return value
+
+
+def _shown(text):
+    text = " ".join(text.split())
+    return repr(text if len(text) <= 200 else text[:200] + "...")
+
+
+def _check_shape(name, text, config):
+    """`cluster` maps roles to lists of "host:port" strings; `task` has a string type and an int index."""
+
+    def refuse(what):
+        raise ValueError(f"`{name}` {what}. Received: {name}={_shown(text)}")
+
+    cluster, task = config.get("cluster", {}), config.get("task", {})
+    if not isinstance(cluster, dict):
+        refuse('must map "cluster" to an object of role -> list of "host:port"')
+    for role, hosts in cluster.items():
+        if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+            refuse(f'must list cluster role {role!r} as a list of "host:port" strings')
+    if not isinstance(task, dict):
+        refuse('must map "task" to an object {"type": ..., "index": ...}')
+    if task:
+        if not isinstance(task.get("type"), str):
+            refuse('needs a string task "type"')
+        index = task.get("index", 0)
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            refuse("needs a task \"index\" that is an integer >= 0")
+
+
+def _check_config(name, text, config):
+    """The checked `TF_CONFIG`: this process is a chief or worker the cluster lists."""
+    _check_shape(name, text, config)
+    cluster, task = config.get("cluster", {}), config.get("task", {})
+
+    def refuse(what):
+        raise ValueError(f"`{name}` {what} (a stale variable from another job?). Received: {name}={_shown(text)}")
+
+    if len(cluster.get("chief", [])) > 1:
+        refuse("lists more than one chief")
+    if not task:
+        if sum(len(cluster.get(role, [])) for role in ROLES) > 1:
+            refuse("describes a cluster but no task for this process")
+        return config
+    kind, index = task["type"], task.get("index", 0)
+    if kind not in ROLES:
+        refuse(f"gives this process the task type {kind!r}; synchronous training runs only {' and '.join(ROLES)} tasks")
+    if index >= len(cluster.get(kind, [])):
+        refuse(f"makes this process {kind} {index}, but the cluster lists {len(cluster.get(kind, []))} {kind}(s)")
+    return {**config, "task": {**task, "index": index}}
 
 
 _BUILDERS = {
