@@ -31,6 +31,8 @@ SUITE = (
     ("callbacks_overhead", []),
     ("memory", ["--recipe", "cifar"]),
     ("scaling", []),
+    ("data_throughput", []),
+    ("data_memory", []),
 )
 
 

@@ -71,7 +71,7 @@ def test_split_too_small_for_every_class():
 
 @pytest.mark.parametrize("batch_size", [0, -3, 2.5, True])
 def test_bad_batch_size(batch_size):
-    raises(rf"`batch_size` must be a positive int. Received: batch_size={batch_size!r}",
+    raises(rf"`batch_size` must be an integer >= 1. Received: batch_size={batch_size!r}",
            data.load, "digits", batch_size=batch_size)
 
 

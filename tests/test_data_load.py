@@ -142,7 +142,8 @@ def test_tfds_source_through_tfds_load(tmp_path):
     with tfds.testing.mock_data(num_examples=60, data_dir=str(tmp_path)):
         train, validation, test, info = data.load("mnist", split=(0.5, 0.25, 0.25), batch_size=10)
     assert info.num_classes == 10 and info.input_shape == (28, 28, 1)
-    assert sum(info.split_sizes.values()) == 60  # the mock's examples, split our way
+    # The mock's 60 examples per split: test kept, validation carved from train (1/3).
+    assert info.split_sizes == {"train": 40, "validation": 20, "test": 60}
 
 
 def test_tfds_offline_fails_fast_with_one_line(tmp_path, offline):

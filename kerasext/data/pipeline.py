@@ -1,4 +1,4 @@
-"""`tf.data` pipelines over in-memory splits: cache, shuffle, batch, augment, prefetch."""
+"""`load` and `kfold`: any source as stratified, seeded train / validation / test pipelines."""
 
 import dataclasses
 from typing import NamedTuple
@@ -6,8 +6,14 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from kerasext.data.sources import load_arrays
-from kerasext.data.splits import kfold_indices, stratified_split
+from kerasext._validation import check_int
+from kerasext.data import cache as cache_lib
+from kerasext.data.augment import apply_augmentation, check_augment  # noqa: F401  (re-exported)
+from kerasext.data.parts import ArrayPart, ArrayStore, pipeline
+from kerasext.data.position import DataPosition, position_of  # noqa: F401  (re-exported)
+from kerasext.data.plan import cached, split_parts
+from kerasext.data.sources import Arrays, MemorySource, TfdsSource, open_source
+from kerasext.data.splits import check_fold, check_fractions, kfold_indices
 
 
 @dataclasses.dataclass
@@ -43,35 +49,72 @@ def load(
     channels=None,
     data_dir=None,
     augment=None,
+    fold=None,
+    cache="auto",
+    skip_bad_images=False,
+    resplit=False,
+    one_hot=False,
 ):
     """Loads a data set as stratified, seeded, disjoint train / validation / test pipelines.
 
-    Keras' `image_dataset_from_directory` and TFDS each split in their own way (a
-    validation fraction without stratification, or fixed upstream splits); this gives
-    every source the same three-way stratified split and the same pipeline.
+    Like Keras' `image_dataset_from_directory` and `tfds.load`, folders and TFDS sets are
+    read lazily: the pipeline holds a file list (or TFDS' record files) and decodes
+    images in a parallel, deterministic map, so memory does not grow with the data set.
+    Unlike them, every split is stratified and seeded, training order is a function of
+    `(seed, epoch)` (a killed run resumes at the exact batch, see `DataPosition`), and
+    augmentation draws are keyed to `(seed, epoch, batch)`. Digits and `.npz` files are
+    held in memory.
+
+    TFDS split policy: the official `test` split is the test split and the official
+    `validation` split (if any) the validation split; otherwise `split` carves validation
+    from `train`, stratified, in the ratio `validation / (train + validation)`. A set
+    without a `test` split, or `resplit=True`, pools every official split and splits it
+    by `split`.
 
     Args:
         source: `"digits"` (the embedded default), a TFDS name, a path to an `.npz` with
-            `x` and `y`, a folder of class subfolders, or `None` with `data_dir` set to
-            such a folder. See `load_arrays`.
+            `x` and `y`, a folder of class subfolders (local or `gs://`), or `None` with
+            `data_dir` set to such a folder. See `load_arrays`.
         split: `(train, validation, test)` fractions, each > 0, summing to 1.
             Defaults to `(0.8, 0.1, 0.1)`.
         batch_size: examples per batch. Defaults to `32`.
-        seed: seeds the split and the training shuffle. Defaults to `0`.
-        image_size: int or `(height, width)` to resize images to. Defaults to `None`.
+        seed: seeds the split, the folds, the training shuffle and the augmentation draws.
+            Defaults to `0`.
+        image_size: int or `(height, width)` to resize images to. Defaults to `None`
+            (the source's size; a folder's images take the first image's size).
         channels: `1` or `3` to convert grayscale <-> RGB. Defaults to `None`.
         data_dir: TFDS data folder, or the image folder when `source` is `None`.
         augment: a callable or a list of callables applied to training batches only,
             after `batch`. A callable with `mixes_labels = True` (kerasext's Mixup,
             CutMix) is called as `fn(images, labels)` and returns both; any other (Keras'
-            `RandomFlip`, kerasext's `Cutout`) is called on the images.
+            `RandomFlip`, kerasext's `Cutout`) is called on the images. Keras layers draw
+            from `(seed, epoch, batch)` and run in a parallel map (see
+            `kerasext.data.augment`); plain functions run one batch at a time.
+        fold: `(i, k)` for fold `i` (0-based) of a stratified k-fold over the train +
+            validation examples, seeded by `seed`: fold `i` is the validation split, the
+            other folds the training split; the test split is the one `fold=None` gives.
+            Defaults to `None` (the plain split).
+        cache: what happens to decoded images of a folder or TFDS set: `"auto"` keeps
+            them in memory when all splits take at most 1 GiB as uint8 (`AUTO_CACHE_BYTES`
+            in `kerasext.data.cache`), else decodes every epoch; `"memory"`, `"none"`, or
+            a local folder to keep them in memory-mapped `.npy` files. Defaults to `"auto"`.
+        skip_bad_images: leave unreadable image files out and log how many, instead of
+            raising. Defaults to `False`.
+        resplit: for a TFDS set, pool every official split and split it by `split`
+            instead of keeping the official test split. Defaults to `False`.
+        one_hot: labels as float32 one-hot `(batch, num_classes)` in every split (labels
+            a mixer in `augment` made soft are left as they are), for losses that want
+            them; the training pipeline keeps its `DataPosition`. Defaults to `False`.
 
     Returns:
         `Splits(train, validation, test, info)`: datasets of `(images, labels)` batches
-        (float32 images, int32 labels) and a `DatasetInfo`.
+        (float32 images, int32 labels, or float32 one-hot with `one_hot`) and a
+        `DatasetInfo`.
 
     Raises:
-        ValueError: for bad sources, labels or split fractions, or `batch_size < 1`.
+        ValueError: for bad sources, labels, images or split fractions, `batch_size < 1`,
+            a bad `cache`, or a `fold` that is not `(i, k)` with `0 <= i < k` and
+            `2 <= k <=` the smallest class's count in the train + validation examples.
 
     Example:
 
@@ -80,20 +123,28 @@ def load(
     (10, (16, 16, 1))
     """
     _check_batch_size(batch_size)
-    arrays = load_arrays(source, data_dir=data_dir, image_size=image_size, channels=channels)
-    train_idx, val_idx, test_idx = stratified_split(arrays.y, split, seed)
-    x, y = arrays.x, arrays.y
+    fractions = check_fractions(split)
+    cache = cache_lib.check_cache(cache)
+    check_augment(augment)
+    check_flags(skip_bad_images=skip_bad_images, resplit=resplit, one_hot=one_hot)
+    if fold is not None:
+        check_fold(fold)
+    found = open_source(source, data_dir, image_size, channels, skip_bad_images)
+    parts = cached(found, split_parts(found, fractions, seed, fold, resplit), cache, data_dir)
+    name = found.name if fold is None else f"{found.name} (fold {fold[0] + 1} of {fold[1]})"
     info = DatasetInfo(
-        name=arrays.name,
-        num_classes=len(arrays.class_names),
-        class_names=list(arrays.class_names),
-        input_shape=tuple(int(d) for d in x.shape[1:]),
-        split_sizes={"train": len(train_idx), "validation": len(val_idx), "test": len(test_idx)},
+        name=name,
+        num_classes=len(found.class_names),
+        class_names=list(found.class_names),
+        input_shape=tuple(found.input_shape),
+        split_sizes={key: int(parts[key].size) for key in ("train", "validation", "test")},
     )
+    classes = info.num_classes if one_hot else None
     return Splits(
-        make_dataset(x[train_idx], y[train_idx], batch_size, shuffle=True, seed=seed, augment=augment),
-        make_dataset(x[val_idx], y[val_idx], batch_size),
-        make_dataset(x[test_idx], y[test_idx], batch_size),
+        pipeline(parts["train"], batch_size, shuffle=True, seed=seed, augment=augment,
+                 one_hot=classes),
+        pipeline(parts["validation"], batch_size, one_hot=classes),
+        pipeline(parts["test"], batch_size, one_hot=classes),
         info,
     )
 
@@ -101,17 +152,23 @@ def load(
 class KFold:
     """Stratified k-fold pipelines: iterate for `(train, validation)` pairs; `info` describes the data."""
 
-    def __init__(self, arrays, k, batch_size, seed, augment):
-        self._arrays = arrays
-        self._folds = kfold_indices(arrays.y, k, seed)
+    def __init__(self, source, k, batch_size, seed, augment, cache="auto", data_dir=None):
+        if isinstance(source, Arrays):
+            source = MemorySource(source.x, source.y, source.class_names, source.name)
+        whole = source.whole() if isinstance(source, TfdsSource) else source.part(np.arange(len(source.y)))
+        if not isinstance(source, MemorySource):
+            mode = cache_lib.resolve(cache, source.nbytes(whole.size))
+            whole = cache_lib.keep({"all": whole}, mode, f"{source.name}|{data_dir}")["all"]
+        self._whole = whole
+        self._folds = kfold_indices(whole.labels, k, seed)
         self._batch_size = batch_size
         self._seed = seed
         self._augment = augment
         self.info = DatasetInfo(
-            name=arrays.name,
-            num_classes=len(arrays.class_names),
-            class_names=list(arrays.class_names),
-            input_shape=tuple(int(d) for d in arrays.x.shape[1:]),
+            name=source.name,
+            num_classes=len(source.class_names),
+            class_names=list(source.class_names),
+            input_shape=tuple(source.input_shape),
             split_sizes={"train": len(self._folds[0][0]), "validation": len(self._folds[0][1])},
         )
 
@@ -119,24 +176,35 @@ class KFold:
         return len(self._folds)
 
     def __iter__(self):
-        x, y = self._arrays.x, self._arrays.y
         for train_idx, val_idx in self._folds:
             yield (
-                make_dataset(x[train_idx], y[train_idx], self._batch_size, shuffle=True,
-                             seed=self._seed, augment=self._augment),
-                make_dataset(x[val_idx], y[val_idx], self._batch_size),
+                pipeline(_subset(self._whole, train_idx), self._batch_size, shuffle=True,
+                         seed=self._seed, augment=self._augment),
+                pipeline(_subset(self._whole, val_idx), self._batch_size),
             )
 
 
+def _subset(part, index):
+    """The examples `index` (positions in `part`) of a part, as a part of the same kind."""
+    if isinstance(part, ArrayPart):
+        return ArrayPart(part.store, part.index[index])
+    if hasattr(part, "paths"):
+        return type(part)(part.paths[index], part.labels[index], part.format)
+    return type(part)(part.set, part.expression, part.format, index=part.index[index],
+                      labels=part.labels[index])
+
+
 def kfold(source="digits", k=5, *, batch_size=32, seed=0, image_size=None, channels=None,
-          data_dir=None, augment=None):
+          data_dir=None, augment=None, cache="auto", skip_bad_images=False):
     """Stratified k-fold cross-validation pipelines over a whole data set.
 
     Keras Tuner and `model.fit` have no k-fold; scikit-learn's `StratifiedKFold` gives the
-    indices and this turns them into the same pipelines `load` makes.
+    indices (over a folder's file list: no image is decoded to split) and this turns them
+    into the same pipelines `load` makes. A TFDS set's official splits are pooled.
 
     Args:
-        source, batch_size, seed, image_size, channels, data_dir, augment: as in `load`.
+        source, batch_size, seed, image_size, channels, data_dir, augment, cache,
+            skip_bad_images: as in `load`.
         k: number of folds, from 2 to the size of the smallest class. Defaults to `5`.
 
     Returns:
@@ -150,114 +218,35 @@ def kfold(source="digits", k=5, *, batch_size=32, seed=0, image_size=None, chann
     (3, 10)
     """
     _check_batch_size(batch_size)
-    arrays = load_arrays(source, data_dir=data_dir, image_size=image_size, channels=channels)
-    return KFold(arrays, k, batch_size, seed, augment)
+    cache = cache_lib.check_cache(cache)
+    check_augment(augment)
+    check_flags(skip_bad_images=skip_bad_images)
+    found = open_source(source, data_dir, image_size, channels, skip_bad_images)
+    return KFold(found, k, batch_size, seed, augment, cache, data_dir)
 
 
 def make_dataset(x, y, batch_size, *, shuffle=False, seed=0, augment=None):
-    """Builds the pipeline: cache, shuffle, batch, augment (after `batch`), prefetch.
+    """Builds the pipeline over arrays in memory: shuffle, batch, augment (after `batch`), prefetch.
 
     A shuffled pipeline draws each epoch's order from `(seed, epoch)` alone and can
     start at any `(epoch, batch)`: `position_of(dataset)` returns its `DataPosition`,
-    which `kerasext.callbacks.BackupAndResume` sets so that a resumed run sees exactly
-    the batches it had not trained on yet, in the same order. Left alone, the position
-    advances by one epoch each time the dataset is iterated (a fresh order each epoch).
+    which `kerasext.runner.BackupAndResume` sets so that a resumed run sees exactly the batches it had
+    not trained on yet, in the same order, augmented the same way. Left alone, the
+    position advances by one epoch each time the dataset is iterated (a fresh order
+    each epoch).
     """
     _check_batch_size(batch_size)
-    y = np.asarray(y, np.int32)
-    if not shuffle:
-        dataset = tf.data.Dataset.from_tensor_slices((x, y)).cache().batch(batch_size)
-    else:
-        position = DataPosition(seed, len(x), batch_size)
-        images, labels = tf.constant(x), tf.constant(y)
-        dataset = position.index_batches().map(
-            lambda index: (tf.gather(images, index), tf.gather(labels, index)),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-        # A known length lets Keras stop each epoch before asking for one batch too many
-        # (with an unknown length, Keras 3.15 counts one optimizer step too many per epoch).
-        dataset = dataset.apply(tf.data.experimental.assert_cardinality(position.batches_per_epoch))
-    if augment is not None:
-        dataset = apply_augmentation(dataset, augment)
-    dataset = dataset.prefetch(tf.data.AUTOTUNE)
-    if shuffle:
-        dataset._kerasext_position = position
-    return dataset
+    store = ArrayStore(np.asarray(x), np.asarray(y))
+    return pipeline(ArrayPart(store, np.arange(len(store.y))), batch_size, shuffle=shuffle,
+                    seed=seed, augment=augment)
 
 
-def position_of(dataset):
-    """The `DataPosition` of a shuffled pipeline from `make_dataset` / `load`, else `None`."""
-    return getattr(dataset, "_kerasext_position", None)
-
-
-class DataPosition:
-    """Where a shuffled pipeline starts: an epoch (which fixes the order) and batches to skip.
-
-    The order of epoch `e` is a stateless shuffle seeded by `(seed, e)`, so it is the same
-    in every process. The next iteration of the dataset reads `epoch` and `skip` (then
-    advances `epoch` by one and resets `skip`); `set(epoch, skip)` before an epoch starts
-    makes it replay epoch `epoch` from batch `skip`.
-    """
-
-    def __init__(self, seed, size, batch_size):
-        self.seed, self.size, self.batch_size = int(seed), int(size), int(batch_size)
-        self.batches_per_epoch = -(-self.size // self.batch_size)
-        with tf.init_scope():  # plain variables, outside any distribution strategy
-            self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-            self._skip = tf.Variable(0, dtype=tf.int64, trainable=False)
-
-    def set(self, epoch, skip=0):
-        if not 0 <= skip < self.batches_per_epoch:
-            raise ValueError(
-                f"`skip` must be in [0, {self.batches_per_epoch}). Received: skip={skip}"
-            )
-        self._epoch.assign(int(epoch))
-        self._skip.assign(int(skip))
-
-    def index_batches(self):
-        def one_epoch(_):
-            epoch = self._epoch.assign_add(1) - 1
-            skip = self._skip.read_value()
-            with tf.control_dependencies([skip]):
-                reset = self._skip.assign(0)
-            order = tf.random.experimental.stateless_shuffle(
-                tf.range(self.size, dtype=tf.int64),
-                seed=tf.stack([tf.constant(self.seed, tf.int64), epoch]),
-            )
-            with tf.control_dependencies([reset]):
-                return tf.data.Dataset.from_tensor_slices(order).batch(self.batch_size).skip(skip)
-
-        return tf.data.Dataset.from_tensors(0).flat_map(one_epoch)
-
-
-def apply_augmentation(dataset, augment):
-    """Maps batch augmentations over a dataset of `(images, labels)` batches.
-
-    Args:
-        dataset: a batched `tf.data.Dataset` of `(images, labels)`.
-        augment: a callable or list of callables; see `load`.
-
-    Returns:
-        The mapped dataset; `model.fit` on it trains on augmented batches.
-    """
-    steps = list(augment) if isinstance(augment, (list, tuple)) else [augment]
-    for step in steps:
-        if not callable(step):
-            raise ValueError(f"`augment` must be callables. Received: {step!r}")
-
-    def apply(images, labels):
-        for step in steps:
-            if getattr(step, "mixes_labels", False):
-                images, labels = step(images, labels)
-            else:
-                images = step(images)
-        return images, labels
-
-    # One call at a time: the layers draw from random state, and parallel calls would
-    # take their draws in a different order on every run (same seed, other results).
-    return dataset.map(apply)
+def check_flags(**flags):
+    """Raises a `ValueError` naming the first of `flags` that is not a bool."""
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
 
 
 def _check_batch_size(batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive int. Received: batch_size={batch_size!r}")
+    check_int("batch_size", batch_size, 1)

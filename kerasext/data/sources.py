@@ -1,9 +1,8 @@
-"""Where examples come from: digits, TFDS, a folder of class subfolders, or an `.npz` file.
+"""Where examples come from: digits, an `.npz` file, a folder of class subfolders, or TFDS.
 
-Every source ends as NumPy arrays in memory: images as float32 in [0, 1], channels last,
-and integer labels. That is what makes stratified, seeded, disjoint splits and k-fold simple
-and exact; it suits data sets up to a few GB (CIFAR, flowers, digits). For ImageNet-scale
-data, build the `tf.data` pipeline from TFDS splits directly.
+Digits and `.npz` files are small and held in memory. A folder is a file list (labels
+from the folder names) whose images are decoded in the pipeline; a TFDS data set is read
+record by record from its prepared files. Either may live on `gs://`.
 """
 
 import dataclasses
@@ -11,9 +10,12 @@ import os
 
 import numpy as np
 
+from kerasext._validation import check_choice
+from kerasext.data import cache as cache_lib
 from kerasext.data.checks import check_labels
-
-IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what Keras' loader reads
+from kerasext.data.folders import default_size, list_folder
+from kerasext.data.images import IMAGE_EXTENSIONS, ImageFormat  # noqa: F401  (re-exported)
+from kerasext.data.parts import ArrayPart, ArrayStore, FilePart, TfdsPart
 
 
 @dataclasses.dataclass
@@ -26,8 +28,11 @@ class Arrays:
     name: str
 
 
-def load_arrays(source="digits", *, data_dir=None, image_size=None, channels=None):
-    """Loads a whole data set as arrays.
+def load_arrays(source="digits", *, data_dir=None, image_size=None, channels=None,
+                skip_bad_images=False):
+    """Loads a whole data set as arrays in memory (a TFDS set: all its splits, concatenated).
+
+    `load` streams folders and TFDS sets instead; this is for code that wants NumPy.
 
     Args:
         source: `"digits"` (scikit-learn's bundled 8x8 digits, works offline), a path to an
@@ -40,6 +45,8 @@ def load_arrays(source="digits", *, data_dir=None, image_size=None, channels=Non
         image_size: an int or `(height, width)` to resize images to. Defaults to `None`
             (keep the source's size; a folder's images take the first image's size).
         channels: `1` or `3` to convert grayscale <-> RGB. Defaults to `None` (keep).
+        skip_bad_images: leave unreadable image files out (and log how many) instead of
+            raising. Defaults to `False`.
 
     Returns:
         An `Arrays` with `x` (float32 images in [0, 1], or float32 features for rank-2
@@ -47,33 +54,128 @@ def load_arrays(source="digits", *, data_dir=None, image_size=None, channels=Non
 
     Raises:
         ValueError: for an unknown source, a missing or malformed file or folder, bad
-            labels, or a TFDS data set that cannot be downloaded.
+            labels, an unreadable image, or a TFDS data set that cannot be downloaded.
     """
+    found = open_source(source, data_dir, image_size, channels, skip_bad_images)
+    if isinstance(found, MemorySource):
+        x = found.x if found.divisor is None else (found.x / np.float32(found.divisor)).astype(np.float32)
+        return Arrays(x, found.y, found.class_names, found.name)
+    if isinstance(found, FolderSource):
+        part = found.part(np.arange(len(found.y)))
+    else:
+        part = found.whole()
+    kept = cache_lib.keep({"all": part}, "memory", found.name)["all"]
+    x = (kept.store.x / np.float32(255)).astype(np.float32)
+    return Arrays(x, kept.labels, found.class_names, found.name)
+
+
+def open_source(source, data_dir, image_size, channels, skip_bad_images=False):
+    """The source named by `source` / `data_dir`: a `MemorySource`, `FolderSource` or `TfdsSource`."""
     image_size = _size_pair(image_size)
-    if channels not in (None, 1, 3):
-        raise ValueError(f"`channels` must be None, 1 or 3. Received: channels={channels!r}")
+    check_choice("channels", channels, (None, 1, 3))
+    if isinstance(channels, bool):  # True == 1 passes the choice
+        raise ValueError(f"`channels` must be one of [None, 1, 3]. Received: channels={channels!r}")
     if source is None:
         if data_dir is None:
             raise ValueError("Give a `source` (dataset) or a `data_dir` of class subfolders.")
-        arrays = _folder(os.fspath(data_dir), image_size, "data_dir")
-    elif os.fspath(source) == "digits":
-        arrays = _digits()
-    elif os.fspath(source).endswith(".npz") or os.path.isfile(source):
-        arrays = _npz(os.fspath(source))
-    elif os.path.isdir(source) or os.sep in os.fspath(source):
-        arrays = _folder(os.fspath(source), image_size, "dataset")
-    else:
-        arrays = _tfds(source, data_dir)
-    if arrays.x.ndim == 2:
-        if image_size or channels:
-            raise ValueError(
-                f"`{arrays.name}` holds tabular features of shape {arrays.x.shape[1:]}; "
-                f"`image_size` and `channels` apply to images only. Received: "
-                f"image_size={image_size}, channels={channels}"
-            )
-        return arrays
-    arrays.x = _convert_channels(_resize(arrays.x, image_size), channels)
-    return arrays
+        return FolderSource(list_folder(data_dir, "data_dir", skip_bad_images), image_size, channels)
+    text = os.fspath(source)
+    if text == "digits":
+        return _digits().shaped(image_size, channels)
+    if text.endswith(".npz") or os.path.isfile(text):
+        return _npz(text).shaped(image_size, channels)
+    if "://" in text or os.path.isdir(text) or os.sep in text:
+        return FolderSource(list_folder(text, "dataset", skip_bad_images), image_size, channels)
+    return TfdsSource(text, data_dir, image_size, channels)
+
+
+class MemorySource:
+    """Arrays in memory: `x` as stored (integer images are scaled by `divisor` in the pipeline)."""
+
+    def __init__(self, x, y, class_names, name, divisor=None):
+        self.x, self.y, self.class_names, self.name, self.divisor = x, y, class_names, name, divisor
+        self.input_shape = tuple(int(d) for d in x.shape[1:])
+        self._store = None
+
+    def shaped(self, image_size, channels):
+        """Resizes and converts channels up front (as float32), as a source of images should."""
+        if self.x.ndim == 2:
+            if image_size or channels:
+                raise ValueError(
+                    f"`{self.name}` holds tabular features of shape {self.x.shape[1:]}; "
+                    f"`image_size` and `channels` apply to images only. Received: "
+                    f"image_size={image_size}, channels={channels}"
+                )
+            return self
+        if (image_size is None or tuple(self.x.shape[1:3]) == image_size) and (
+                channels is None or self.x.shape[-1] == channels):
+            return self
+        x = self.x if self.divisor is None else (self.x / np.float32(self.divisor)).astype(np.float32)
+        x = _convert_channels(_resize(x, image_size), channels)
+        return MemorySource(x, self.y, self.class_names, self.name)
+
+    def nbytes(self, count):
+        return 0  # already in memory
+
+    def part(self, index):
+        if self._store is None:
+            self._store = ArrayStore(self.x, self.y, self.divisor)
+        return ArrayPart(self._store, index)
+
+
+class FolderSource:
+    """A folder of class subfolders, as a file list; images are decoded in the pipeline."""
+
+    def __init__(self, files, image_size, channels):
+        self.files, self.name, self.class_names = files, files.name, files.class_names
+        self.y = files.labels
+        self.format = ImageFormat(image_size or default_size(files), channels or 3)
+        self.input_shape = self.format.shape
+
+    def nbytes(self, count):
+        return self.format.nbytes(count)
+
+    def part(self, index):
+        return FilePart(self.files.paths[index], self.y[index], self.format)
+
+
+class TfdsSource:
+    """A prepared TFDS data set, read lazily; see `kerasext.data.tfds_sets` for the split policy."""
+
+    def __init__(self, name, data_dir, image_size, channels):
+        from kerasext.data.tfds_sets import TfdsSet, open_builder
+
+        self.set = TfdsSet(open_builder(name, data_dir), name)
+        self.name = name
+        self.data_dir = data_dir
+        height, width, depth = self.set.feature_shape
+        size = image_size or ((height, width) if height and width else self.set.first_image_size())
+        self.format = ImageFormat(size, channels or depth or 3)
+        self.input_shape = self.format.shape
+
+    @property
+    def class_names(self):
+        return self.set.class_names
+
+    def nbytes(self, count):
+        return self.format.nbytes(count)
+
+    def plan(self, resplit):
+        return self.set.plan(resplit)
+
+    def labels(self, expression):
+        return self.set.labels(expression)
+
+    def part(self, expression, index=None, labels=None):
+        """Records of `expression` (those at `index`, when given)."""
+        if labels is None:  # a whole official split, not split here: count it, labels unused
+            return TfdsPart(self.set, expression, self.format, size=self.set.size(expression))
+        return TfdsPart(self.set, expression, self.format, index=index, labels=labels[index])
+
+    def whole(self):
+        expression = "+".join(self.set.splits)
+        labels = self.labels(expression)
+        return self.part(expression, np.arange(len(labels)), labels)
 
 
 def _digits():
@@ -81,7 +183,7 @@ def _digits():
 
     bunch = load_digits()
     x = (bunch.images / 16.0).astype(np.float32)[..., None]
-    return Arrays(x, bunch.target.astype(np.int64), [str(c) for c in bunch.target_names], "digits")
+    return MemorySource(x, bunch.target.astype(np.int64), [str(c) for c in bunch.target_names], "digits")
 
 
 def _npz(path):
@@ -110,7 +212,6 @@ def _npz(path):
     y = check_labels(y, num_classes=len(classes) if classes else None, name=f"y in {path}")
     if classes is None:
         classes = [str(c) for c in range(int(y.max()) + 1)]
-    x = _to_float(x, path)
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim not in (2, 4):
@@ -119,126 +220,58 @@ def _npz(path):
             f"Received: shape {x.shape}"
         )
     name = os.path.splitext(os.path.basename(path))[0]
-    return Arrays(x, y, classes, name)
+    if x.ndim == 2:
+        return MemorySource(_features(x, path), y, classes, name)
+    x, divisor = image_array(x, path)
+    return MemorySource(x, y, classes, name, divisor)
 
 
-def _folder(path, image_size, arg):
-    if not os.path.isdir(path):
-        raise ValueError(f"`{arg}` does not exist or is not a folder. Received: {path}")
-    classes = sorted(
-        d for d in os.listdir(path) if os.path.isdir(os.path.join(path, d)) and d[0] != "."
-    )
-    if not classes:
-        raise ValueError(f"`{arg}` has no class subfolders. Received: {path}")
-    first_image = None
-    for name in classes:
-        images = [f for f in os.listdir(os.path.join(path, name)) if _is_image(f)]
-        if not images:
-            raise ValueError(
-                f"Class folder {os.path.join(path, name)} has no images "
-                f"({', '.join(IMAGE_EXTENSIONS)})"
-            )
-        first_image = first_image or os.path.join(path, name, sorted(images)[0])
-    import keras
+def image_array(x, where):
+    """Images as stored, and the divisor that scales them to [0, 1] (`None`: float32 already).
 
-    if image_size is None:
-        image = keras.utils.load_img(first_image)
-        image_size = (image.height, image.width)
-    dataset = keras.utils.image_dataset_from_directory(
-        path, labels="inferred", label_mode="int", class_names=classes,
-        image_size=image_size, batch_size=None, shuffle=False, verbose=False,
-    )
-    x = np.stack([image for image, _ in dataset.as_numpy_iterator()]) / np.float32(255)
-    y = np.array([label for _, label in dataset.as_numpy_iterator()], dtype=np.int64)
-    return Arrays(x.astype(np.float32), y, classes, os.path.basename(os.path.normpath(path)))
+    uint8 and uint16 (and int8, int16) are scaled by their dtype's range (255, 65535,
+    127, 32767). Wider integers (int32, int64, uint32, uint64: NumPy's defaults, no image
+    format's) hold 8- or 16-bit pixel values: they are stored as uint8 or uint16 by their
+    largest value and scaled as such. Float images must already lie in [0, 1].
 
-
-def _tfds(name, data_dir):
-    import tensorflow_datasets as tfds
-
-    if data_dir is not None and not os.path.isdir(data_dir):
-        raise ValueError(f"`data_dir` does not exist. Received: {data_dir}")
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except tfds.core.registered.DatasetNotFoundError:
-        raise ValueError(
-            f"Unknown dataset {name!r}: not 'digits', not an existing .npz file or folder, "
-            "and not a TFDS name."
-        ) from None
-    try:
-        if not builder.is_prepared():
-            _quiet_download(builder)
-    except Exception as error:  # no network: DNS, connection or SSL errors of many kinds
-        if isinstance(error, OSError):  # requests' ConnectionError is an OSError
-            reason = "no network"
-        else:
-            reason = (str(error).splitlines() or [type(error).__name__])[0][:120]
-        raise ValueError(
-            f"Cannot download TFDS dataset {name!r} ({reason}). Prepare it on a machine "
-            "with network and pass its folder with --data-dir, or pass an .npz file or a "
-            "folder of class subfolders."
-        ) from None
-    return _tfds_arrays(builder, name)
-
-
-def _quiet_download(builder):
-    """Downloads with few retries and without progress bars, so offline fails in a second.
-
-    TFDS retries each URL 10 times with exponential backoff (about 200 s offline) and
-    prints progress bars; `MAX_RETRIES` is read at call time, so lowering it for this
-    call is enough (tensorflow-datasets 4.9.x; the getattr keeps later versions working).
+    Raises:
+        ValueError: for non-numeric or non-finite values, negative integers, integers
+            beyond 16 bits in a wide dtype, or float images outside [0, 1].
     """
-    import contextlib
-    import io
-    import logging
-
-    import tensorflow_datasets as tfds
-    from tensorflow_datasets.core.download import downloader
-
-    saved = getattr(downloader, "MAX_RETRIES", None)
-    urllib3_logger = logging.getLogger("urllib3")
-    saved_level = urllib3_logger.level
-    downloader.MAX_RETRIES = 2
-    urllib3_logger.setLevel(logging.ERROR)  # one "Retrying ..." warning per retry otherwise
-    tfds.disable_progress_bar()
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            builder.download_and_prepare()
-    finally:
-        downloader.MAX_RETRIES = saved
-        urllib3_logger.setLevel(saved_level)
-        tfds.enable_progress_bar()
-
-
-def _tfds_arrays(builder, name):
-    """All of a prepared TFDS data set's splits, concatenated (we split it ourselves)."""
-    import tensorflow as tf
-
-    keys = builder.info.supervised_keys
-    if not keys:
-        raise ValueError(f"TFDS dataset {name!r} has no (image, label) supervised keys")
-    dataset = builder.as_dataset(split="+".join(builder.info.splits), as_supervised=True)
-    images, labels = [], []
-    for image, label in dataset.as_numpy_iterator():
-        images.append(image)
-        labels.append(label)
-    shapes = {image.shape for image in images}
-    if len(shapes) > 1:  # e.g. tf_flowers: resize to the smallest common size
-        height = min(s[0] for s in shapes)
-        width = min(s[1] for s in shapes)
-        images = [tf.image.resize(i, (height, width)).numpy() for i in images]
-    label_feature = builder.info.features[keys[1]]
-    classes = list(getattr(label_feature, "names", None) or [])
-    y = check_labels(np.array(labels), num_classes=len(classes) or None, name=f"{name} labels")
-    classes = classes or [str(c) for c in range(int(y.max()) + 1)]
-    return Arrays(_to_float(np.stack(images), name), y, classes, name)
-
-
-def _to_float(x, where):
     if x.dtype.kind not in "uif":
         raise ValueError(f"`x` in {where} must be numeric. Received: dtype {x.dtype}")
-    if x.dtype == np.uint8:
-        return (x / np.float32(255)).astype(np.float32)
+    if x.dtype.kind == "f":
+        x = x.astype(np.float32)
+        if not np.isfinite(x).all():
+            raise ValueError(f"`x` in {where} holds NaN or infinite values")
+        low, high = float(x.min()), float(x.max())
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"Float images in {where} must lie in [0, 1]. Received: values from {low:g} "
+                f"to {high:g} (scale them, e.g. x / 255, or store integers)"
+            )
+        return x, None
+    low, high = int(x.min()), int(x.max())
+    if low < 0:
+        raise ValueError(
+            f"Integer images in {where} must not be negative. Received: dtype {x.dtype}, "
+            f"values from {low} to {high}"
+        )
+    if x.dtype in (np.uint8, np.uint16, np.int8, np.int16):
+        return x, int(np.iinfo(x.dtype).max)
+    if high > 65535:
+        raise ValueError(
+            f"Integer images in {where} of dtype {x.dtype} must hold 8- or 16-bit pixel "
+            f"values. Received: values from {low} to {high} (store them as uint8 or uint16)"
+        )
+    if high > 255:
+        return x.astype(np.uint16), 65535
+    return x.astype(np.uint8), 255
+
+
+def _features(x, where):
+    if x.dtype.kind not in "uif":
+        raise ValueError(f"`x` in {where} must be numeric. Received: dtype {x.dtype}")
     x = x.astype(np.float32)
     if not np.isfinite(x).all():
         raise ValueError(f"`x` in {where} holds NaN or infinite values")
@@ -267,13 +300,10 @@ def _size_pair(image_size):
     if image_size is None:
         return None
     pair = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
-    if len(pair) != 2 or not all(isinstance(v, int) and v > 0 for v in pair):
+    if len(pair) != 2 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in pair):
         raise ValueError(
             f"`image_size` must be a positive int or (height, width). "
             f"Received: image_size={image_size!r}"
         )
     return pair
-
-
-def _is_image(filename):
-    return filename.lower().endswith(IMAGE_EXTENSIONS)

@@ -86,3 +86,58 @@ def check_fractions(fractions):
     if abs(sum(values) - 1.0) > 1e-6:
         raise ValueError(f"`split` fractions must sum to 1. Received: {fractions!r} (sum {sum(values):g})")
     return values
+
+
+def carve(labels, fraction, seed=0):
+    """Splits indices into (rest, carved), stratified: `fraction` of the examples carved out.
+
+    Raises:
+        ValueError: if the carved part would miss a class, or leave the rest empty.
+    """
+    from sklearn.model_selection import train_test_split
+
+    labels = np.asarray(labels)
+    try:
+        rest, carved = train_test_split(np.arange(len(labels)), test_size=fraction,
+                                        stratify=labels, random_state=seed)
+    except ValueError as error:
+        raise ValueError(
+            f"Cannot carve {fraction:.3g} of {len(labels)} examples of "
+            f"{len(np.unique(labels))} classes stratified: {error}"
+        ) from None
+    return np.sort(rest), np.sort(carved)
+
+
+def check_fold(fold, pool_labels=None):
+    """Returns `fold` as `(i, k)` ints, or raises a `ValueError` naming `fold`.
+
+    With `pool_labels`, `k` must not exceed the smallest class's count among them.
+    """
+    try:
+        i, k = fold
+        ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (i, k))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"`fold` must be a pair of ints (i, k). Received: fold={fold!r}")
+    if k < 2:
+        raise ValueError(f"`fold` must have k >= 2. Received: fold={fold!r}")
+    if not 0 <= i < k:
+        raise ValueError(f"`fold` must have 0 <= i < k. Received: fold={fold!r}")
+    if pool_labels is not None:
+        counts = np.bincount(pool_labels)
+        smallest = int(counts[counts > 0].min()) if counts.size else 0
+        if k > smallest:
+            raise ValueError(
+                f"`fold` must have 2 <= k <= {smallest} (the smallest class's count in the "
+                f"train + validation examples). Received: fold={fold!r}"
+            )
+    return int(i), int(k)
+
+
+def fold_of(labels, pool, fold, seed=0):
+    """`(train, validation)` indices of fold `fold = (i, k)` of a stratified k-fold over `pool`."""
+    pool = np.sort(np.asarray(pool, np.int64))
+    i, k = check_fold(fold, np.asarray(labels)[pool])
+    fold_train, fold_val = kfold_indices(np.asarray(labels)[pool], k, seed)[i]
+    return pool[fold_train], pool[fold_val]
