@@ -28,21 +28,24 @@ $(BENCH_STAMP): setup.cfg pyproject.toml
 	@touch $(BENCH_STAMP)
 
 ## The main job: the augmentation recipe on the embedded digits data (with and without each
-## augmentation, ~2 minutes); prints the comparison, the test accuracy and the output folder.
+## augmentation); prints the comparison, the test accuracy and the output folder.
+## Measured times of every target: docs/testing.md.
 demo: $(STAMP)
 	$(PY) recipes/augmentation.py
 
-## Run every recipe at its defaults (~15 minutes), then write the Recipes table from their outputs.
+## Run every recipe at its defaults, then write the Recipes table from their outputs.
 RECIPES := augmentation batch_norm bias_variance compatibility cross_validation initialization \
 	losses optimizers regularization super_convergence train transfer_learning
 results: $(STAMP)
 	for r in $(RECIPES); do $(PY) recipes/$$r.py || exit 1; done
-	$(PY) -m kerasext.results.table runs/ --docs docs/recipes | tee docs/recipes/index.md
+	$(PY) tools/recipes_table.py runs/ --docs docs/recipes | tee docs/recipes/index.md
 
 # Backend-neutral code (keras.ops / keras.random) is tested on a second backend too.
-JAX_TESTS := tests/test_layers_cutout.py tests/test_layers_mix.py tests/test_layers_pipeline.py tests/test_losses.py
+JAX_TESTS := tests/test_layers_cutout.py tests/test_layers_mix.py tests/test_layers_pipeline.py \
+	tests/test_layers_registry.py tests/test_layers_round_trip.py tests/test_losses.py \
+	tests/test_schedules.py tests/test_callbacks_onecycle.py tests/test_lr_finder.py tests/test_diagnosis.py
 
-## The whole default test suite (under 15 minutes on 2 cores): TensorFlow, then JAX.
+## The whole default test suite (budget: under 15 minutes on 2 cores): TensorFlow, then JAX.
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow" -q
 	KERAS_BACKEND=jax $(PY) -m pytest -m "not slow" -q $(JAX_TESTS)
@@ -53,7 +56,7 @@ test-slow: $(STAMP)
 
 test-all: test test-slow
 
-## Every benchmark, one process each (~20 minutes on 2 cores): writes benchmarks/results.md.
+## Every benchmark, one process each: writes benchmarks/results.md.
 bench: $(BENCH_STAMP)
 	$(BPY) benchmarks/run_all.py
 

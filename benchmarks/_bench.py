@@ -18,7 +18,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-import kerasext  # noqa: E402  (first: starts TensorFlow without its C++ log lines)
+from kerasext import runner  # noqa: E402,F401  (first: starts TensorFlow without its C++ log lines)
+import kerasext  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

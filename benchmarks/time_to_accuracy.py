@@ -30,7 +30,7 @@ Run:
     python benchmarks/time_to_accuracy.py --quick            # smoke run: 512 images, 2 epochs, no figure
 """
 
-import importlib.util
+import importlib
 import os
 import shlex
 import time
@@ -51,12 +51,8 @@ PLOT = os.path.join(_bench.ROOT, "docs", "time_to_accuracy.png")
 
 
 def load_train_recipe():
-    """`recipes/train.py` as a module (recipes are scripts, not a package)."""
-    path = os.path.join(_bench.ROOT, "recipes", "train.py")
-    spec = importlib.util.spec_from_file_location("recipe_train", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """`recipes/train.py` as a module (the recipes package is installed with kerasext)."""
+    return importlib.import_module("recipes.train")
 
 
 def baseline(x_train, y_train, x_val, y_val, epochs, filters=BASELINE_FILTERS):

@@ -20,9 +20,11 @@ It writes the runner's files for the last variant (model.keras, metrics.json, cu
 the table in metrics.json under `results`.
 """
 
-import kerasext  # noqa: F401  (first: starts TensorFlow without its C++ log lines)
+import functools
+
+from kerasext import runner  # first: starts TensorFlow without its C++ log lines
 import keras
-from kerasext import callbacks, data, layers, models, plot, results, runner
+from kerasext import data, layers, models, plot
 
 DEFAULTS = dict(epochs=15, batch_size=64)
 AUGMENTS = ("flip", "rotate", "translate", "cutout", "mixup", "cutmix", "mixup_cutmix")
@@ -32,7 +34,7 @@ CLAIM = ("augmentation reduces overfitting; Mixup and Cutout significantly enhan
 
 
 def build_parser():
-    parser = runner.make_parser("augmentation", __doc__, **DEFAULTS)
+    parser = runner.make_parser("augmentation", __doc__, kfold=True, **DEFAULTS)
     group = parser.add_argument_group("augmentation")
     group.add_argument("--augment", default=",".join(AUGMENTS),
                        help=f"comma-separated variants to compare, from {','.join(AUGMENTS)}")
@@ -58,85 +60,50 @@ def check_args(args):
     return list(dict.fromkeys(names))
 
 
-def make_augmentation(name, args, num_classes):
-    """One augmentation layer by name: Keras' own geometric layers or kerasext's."""
-    seed = args.seed
-    return {
-        "flip": lambda: keras.layers.RandomFlip("horizontal", seed=seed),
-        "rotate": lambda: keras.layers.RandomRotation(args.rotate_factor, seed=seed),
-        "translate": lambda: keras.layers.RandomTranslation(
-            args.translate_factor, args.translate_factor, seed=seed),
-        "cutout": lambda: layers.Cutout(args.cutout_size, seed=seed),
-        "mixup": lambda: layers.Mixup(args.mixup_alpha, num_classes=num_classes, seed=seed),
-        "cutmix": lambda: layers.CutMix(args.cutmix_alpha, num_classes=num_classes, seed=seed),
-        "mixup_cutmix": lambda: layers.MixupCutMix(
-            args.mixup_alpha, args.cutmix_alpha, num_classes=num_classes, seed=seed),
-    }[name]()
+def augment_options(args, num_classes):
+    """The options of `kerasext.layers.get_augmentation`: Keras' own geometric layers, kerasext's others."""
+    return dict(num_classes=num_classes, rotate_factor=args.rotate_factor,
+                translate_factor=args.translate_factor, cutout_size=args.cutout_size,
+                mixup_alpha=args.mixup_alpha, cutmix_alpha=args.cutmix_alpha)
 
 
-def one_hot(dataset, num_classes):
-    """Integer labels to one-hot, so every variant uses the same loss and accuracy metric."""
-    if dataset.element_spec[1].shape.rank == 2:  # already mixed (soft) labels
-        return dataset
-    return dataset.map(lambda x, y: (x, keras.ops.one_hot(y, num_classes)))
+def make_model(args, info):
+    """The baseline CNN; seeded, so every variant starts from the same weights."""
+    return models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed)
 
 
-def write_preview(name, layer, clean_train, info, path):
+def variants(args, names):
+    """name -> the variant: no augmentation, then each one alone; one-hot labels and one loss for all."""
+    adam = functools.partial(keras.optimizers.Adam, args.learning_rate)
+    return {name: runner.Variant(optimizer=adam, loss="categorical_crossentropy",
+                                 augment=() if name == "none" else (name,))
+            for name in ["none", *names]}
+
+
+def write_preview(layer, clean_train, info, path):
+    """Originals above, the same images augmented below (one-hot labels; mixed ones are soft)."""
     images, labels = next(iter(clean_train))
     if getattr(layer, "mixes_labels", False):
-        augmented, mixed = layer(images, keras.ops.one_hot(labels, info.num_classes))
+        augmented, mixed = layer(images, labels)
     else:
         augmented, mixed = layer(images, training=True), labels
     plot.augmentation_grid(images, augmented, path, labels=labels, augmented_labels=mixed,
                            class_names=info.class_names)
 
 
-def main(argv=None):
-    args = runner.parse_args(build_parser(), argv)
-    names = check_args(args)
-    runner.setup(args)
-    clean_train, validation, test, info = runner.load_data(args)
-    n = info.num_classes
-    validation, test, clean_eval = one_hot(validation, n), one_hot(test, n), one_hot(clean_train, n)
-
-    strategy = runner.strategy(args)
-    with strategy.scope():
-        model = models.build_model("cnn", info.input_shape, n, seed=args.seed)
-        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate),
-                      loss="categorical_crossentropy", metrics=["accuracy"])
-    data.check_targets(model, one_hot(clean_train, n))  # before anything is written
-    initial_weights = model.get_weights()  # every variant starts here
-
-    run = runner.start_run(args)
-    table = results.Comparison(
+def comparison(args, info, argv, results, names):
+    """The table: one row per variant, and what the rows say about the claim."""
+    table = runner.Comparison(
         f"Augmentation on {info.name} ({args.epochs} epochs each, same initial weights)",
         [("test_accuracy", "test accuracy"), ("train_eval_accuracy", "train accuracy (clean)"),
          ("generalization_gap", "train − test gap"), ("best_val_accuracy", "best val accuracy"),
          ("verdict", "learning-curve verdict"), ("seconds", "seconds", ".1f")],
         claim=CLAIM, recipe="augmentation", shows="flip, rotation, translation, Cutout, Mixup, "
         "CutMix, the switch: test accuracy and train/test gap with and without",
-        command=results.command_line("augmentation", argv),
+        command=runner.command_line("augmentation", argv),
     )
-    histories = {}
-    for index, name in enumerate(["none", *names]):
-        layer = None if name == "none" else make_augmentation(name, args, n)
-        train = one_hot(runner.load_data(args, augment=[layer] if layer else None)[0], n)
-        diagnosis = callbacks.LearningCurveDiagnosis(verbose=False)
-        last = index == len(names)  # the last variant's curves and model go into the run folder
-        fit_callbacks = [diagnosis] + (run.callbacks() if last else [])
-        result = results.fit_variant(
-            model, train, validation, epochs=args.epochs, initial_weights=initial_weights,
-            optimizer=lambda: keras.optimizers.Adam(args.learning_rate), strategy=strategy,
-            loss="categorical_crossentropy", callbacks=fit_callbacks,
-            test=test, train_eval=clean_eval, seed=args.seed,
-        )
-        table.add(name, verdict=diagnosis.verdict["verdict"], **result.metrics)
-        histories[name] = result.history
-        if layer is not None:
-            write_preview(name, layer, clean_train, info, run.path(f"preview_{name}.png"))
-            if last:
-                write_preview(name, layer, clean_train, info, run.path("preview.png"))
-
+    for name, result in results.items():
+        table.add(name, **result.metrics)
     none = table.rows[0]
     helped = [r["variant"] for r in table.rows[1:] if r["test_accuracy"] > none["test_accuracy"]]
     narrower = [r["variant"] for r in table.rows[1:] if r["generalization_gap"] < none["generalization_gap"]]
@@ -155,11 +122,45 @@ def main(argv=None):
             f"{', '.join(helped) or 'no variant'} raised it and "
             f"{', '.join(narrower) or 'no variant'} narrowed the train/test gap "
             f"({none['generalization_gap']:.4f} without)."))
+    return table
+
+
+def main(argv=None):
+    args = runner.parse_args(build_parser(), argv)
+    names = check_args(args)
+    runner.setup(args)
+
+    # Data: one-hot labels in every split (Mixup's are soft), so every variant shares one loss
+    clean_train, validation, test, info = runner.load_one_hot(args)
+
+    # Model
+    build = functools.partial(make_model, info=info)
+    with runner.scope(args):
+        probe = build(args)
+        probe.compile(optimizer="adam", loss="categorical_crossentropy")
+    data.check_targets(probe, clean_train)  # before anything is written
+
+    # Train with and without: the same weights, the same batches, one augmentation each
+    run = runner.start_run(args)  # the last variant is the run's: checkpointed, resumable
+    options = augment_options(args, info.num_classes)
+    results = runner.train_variants(
+        args, variants(args, names), build, data=runner.load_one_hot, run=run,
+        train_eval=True, diagnose=True, augment_options=options)
+
+    # Result
+    table = comparison(args, info, argv, results, names)
     table.write(run.directory)
-    results.plot_variants(histories, run.path("variants.png"), keys=("val_accuracy", "val_loss"),
-                          title=table.title)
+    for name in names:
+        layer = layers.get_augmentation(name, seed=args.seed, **options)
+        write_preview(layer, clean_train, info, run.path(f"preview_{name}.png"))
+        if name == names[-1]:
+            write_preview(layer, clean_train, info, run.path("preview.png"))
+    histories = {name: result.history for name, result in results.items()}
+    runner.plot_variants(histories, run.path("variants.png"), keys=("val_accuracy", "val_loss"),
+                         title=table.title)
     table.print()
-    return run.finish(model, result.history, test, info, extra=table.to_dict(), callbacks=[diagnosis])
+    last = results[names[-1]]
+    return run.finish(last.model, last.history, test, info, extra=table.to_dict(), callbacks=last.callbacks)
 
 
 if __name__ == "__main__":

@@ -14,23 +14,34 @@ logs into one folder per run (`--model-dir`, or runs/baseline/<time>) and prints
 accuracy and that folder.
 """
 
+import functools
 import math
 
-import kerasext  # noqa: F401  (first: starts TensorFlow without its C++ log lines)
+from kerasext import runner  # first: starts TensorFlow without its C++ log lines
 import keras
-from kerasext import data, runner
+from kerasext import data
 
 DEFAULTS = dict(epochs=30, batch_size=64)
 LEARNING_RATE = 1e-3
 FILTERS = 32
+# What `python recipes/sweep.py --recipe baseline` searches by default.
+SEARCH_SPACE = {
+    "learning-rate": {"double": [1e-4, 1e-2], "scale": "log"},
+    "filters": {"discrete": [8, 16, 32, 64]},
+}
 
 
 def build_parser():
-    parser = runner.make_parser("baseline", __doc__, **DEFAULTS)
+    parser = runner.make_parser("baseline", __doc__, kfold=True, **DEFAULTS)
     model = parser.add_argument_group("model")
     model.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="Adam's fixed learning rate")
     model.add_argument("--filters", type=runner.flags.positive_int, default=FILTERS, help="filters in the first block")
     return parser
+
+
+def check_args(args):
+    if args.learning_rate <= 0:
+        raise ValueError(f"`--learning-rate` must be > 0. Received: {args.learning_rate}")
 
 
 def build_model(input_shape, num_classes, filters):
@@ -50,27 +61,35 @@ def build_model(input_shape, num_classes, filters):
     return keras.Model(inputs, outputs, name="baseline_cnn")
 
 
+def make_model(args, info):
+    return build_model(info.input_shape, info.num_classes, args.filters)
+
+
 def main(argv=None):
     args = runner.parse_args(build_parser(), argv)
-    if args.learning_rate <= 0:
-        raise ValueError(f"`--learning-rate` must be > 0. Received: {args.learning_rate}")
+    check_args(args)
     runner.setup(args)
+
+    # Data
     train, validation, test, info = runner.load_data(args)
 
+    # Model
+    build = functools.partial(make_model, info=info)
     with runner.scope(args):  # the distribution strategy's scope, plus --remat
-        model = build_model(info.input_shape, info.num_classes, args.filters)
-        model.compile(
-            optimizer=keras.optimizers.Adam(args.learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-    data.check_targets(model, train)  # before anything is written
+        probe = build(args)
+        probe.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    data.check_targets(probe, train)  # before anything is written
 
+    # Train: Adam at a fixed learning rate, nothing else. The run checkpoints every
+    # --checkpoint-every steps (and writes history.csv and TensorBoard logs); after a kill,
+    # the same command resumes at the batch it had reached.
     run = runner.start_run(args)  # or resume the unfinished run in --model-dir
-    # model.fit with checkpoints every --checkpoint-every steps, history.csv and TensorBoard
-    # logs; after a kill, the same command resumes at the batch it had reached.
-    history = run.fit(model, train, epochs=args.epochs, validation_data=validation)
-    return run.finish(model, history, test, info)
+    adam = functools.partial(keras.optimizers.Adam, args.learning_rate)
+    result = runner.train_variants(args, {"baseline": runner.Variant(optimizer=adam)}, build, run=run,
+                                   test=False)["baseline"]
+
+    # Result
+    return run.finish(result.model, result.history, test, info)
 
 
 if __name__ == "__main__":

@@ -19,20 +19,22 @@ It writes the runner's files for the last run, `comparison.md` and `variants.png
 (validation accuracy per epoch of every run).
 """
 
+import functools
 import math
 
-import kerasext  # noqa: F401  (first: starts TensorFlow without its C++ log lines)
+from kerasext import runner  # first: starts TensorFlow without its C++ log lines
 import keras
-from kerasext import data, models, results, runner
+from kerasext import data, models
 
 DEFAULTS = dict(epochs=10, batch_size=64)
 DEPTH, WIDTH, MOMENTUM, TARGET = 8, 128, 0.9, 0.95
 LEARNING_RATES = "0.003,0.01,0.03,0.1,0.3"
+NETWORKS = {"without BN": False, "with BN": True}
 CLAIM = "batch normalization converges 14x faster and allows higher learning rates"
 
 
 def build_parser():
-    parser = runner.make_parser("batch_norm", __doc__, **DEFAULTS)
+    parser = runner.make_parser("batch_norm", __doc__, kfold=True, **DEFAULTS)
     group = parser.add_argument_group("batch norm")
     group.add_argument("--depth", type=runner.flags.positive_int, default=DEPTH, help="hidden layers")
     group.add_argument("--width", type=runner.flags.positive_int, default=WIDTH, help="units per layer")
@@ -54,26 +56,29 @@ def check_args(args):
     return sorted(set(rates))
 
 
-def main(argv=None):
-    args = runner.parse_args(build_parser(), argv)
-    rates = check_args(args)
-    runner.setup(args)
-    train, validation, test, info = runner.load_data(args)
-    steps_per_epoch = math.ceil(info.split_sizes["train"] / args.batch_size)
-    strategy = runner.strategy(args)
+def make_model(args, info, batch_norm=False):
+    """A deep MLP; seeded, so both networks' Dense kernels start identical."""
+    return models.build_model("mlp", info.input_shape, info.num_classes, width=args.width,
+                              depth=args.depth, batch_norm=batch_norm, seed=args.seed)
 
-    def build(batch_norm):  # the same seeds: the Dense kernels start identical
-        with strategy.scope():
-            return models.build_model("mlp", info.input_shape, info.num_classes, width=args.width,
-                                      depth=args.depth, batch_norm=batch_norm, seed=args.seed)
 
-    networks = {"without BN": build(False), "with BN": build(True)}
-    networks["without BN"].compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    data.check_targets(networks["without BN"], train)  # before anything is written
-    weights = {name: model.get_weights() for name, model in networks.items()}
+def grid(rates):
+    """`(name, network, learning rate)` of every run: each network at each rate."""
+    return [(f"{network}, lr {rate:g}", network, rate) for network in NETWORKS for rate in rates]
 
-    run = runner.start_run(args)
-    table = results.Comparison(
+
+def variants(rates):
+    """name -> the variant: the network (with or without BN) and SGD + momentum's learning rate."""
+    return {name: runner.Variant(
+        model={"batch_norm": NETWORKS[network]},
+        optimizer=functools.partial(keras.optimizers.SGD, rate, momentum=MOMENTUM),
+        callbacks=(keras.callbacks.TerminateOnNaN(),),
+    ) for name, network, rate in grid(rates)}
+
+
+def comparison(args, info, argv, results, rates, steps_per_epoch):
+    """The table: one row per (network, learning rate), and what the rows say about the claim."""
+    table = runner.Comparison(
         f"BatchNorm on a {args.depth}-layer MLP ({args.width} units), {info.name}: SGD momentum "
         f"{MOMENTUM:g}, {args.epochs} epochs ({steps_per_epoch} steps each), target val accuracy {args.target:g}",
         [("network", "network"), ("learning_rate", "learning rate", "g"), ("steps_to_target", "steps to target", "d"),
@@ -81,31 +86,20 @@ def main(argv=None):
          ("test_accuracy", "test accuracy")],
         claim=CLAIM, recipe="batch_norm",
         shows="a deep MLP with and without BatchNorm at the learning rates each tolerates: steps to a target",
-        command=results.command_line("batch_norm", argv),
+        command=runner.command_line("batch_norm", argv),
     )
-    histories = {}
-    count = len(networks) * len(rates)
-    for index, (name, rate) in enumerate((n, r) for n in networks for r in rates):
-        model = networks[name]
-        last = index == count - 1
-        result = results.fit_variant(
-            model, runner.load_data(args)[0], validation, epochs=args.epochs, initial_weights=weights[name],
-            optimizer=lambda: keras.optimizers.SGD(rate, momentum=MOMENTUM), strategy=strategy, seed=args.seed,
-            loss="sparse_categorical_crossentropy", test=test, target=args.target,
-            callbacks=[keras.callbacks.TerminateOnNaN(), *(run.callbacks() if last else [])],
-        )
-        epochs = result.metrics["epochs_to_target"]
-        histories[f"{name}, lr {rate:g}"] = result.history
-        table.add(f"{name}, lr {rate:g}", network=name, learning_rate=rate,
-                  steps_to_target=epochs * steps_per_epoch if epochs else None, **result.metrics)
-
+    for name, network, rate in grid(rates):
+        metrics = results[name].metrics
+        epochs = metrics["epochs_to_target"]
+        table.add(name, network=network, learning_rate=rate,
+                  steps_to_target=epochs * steps_per_epoch if epochs else None, **metrics)
     best = {}
-    for name in networks:
+    for name in NETWORKS:
         reached = [r for r in table.rows if r["network"] == name and r["steps_to_target"]]
         best[name] = min(reached, key=lambda r: (r["steps_to_target"], -r["best_val_accuracy"])) if reached else None
     plain, normed = best["without BN"], best["with BN"]
     tolerated = {name: [r["learning_rate"] for r in table.rows if r["network"] == name and r["steps_to_target"]]
-                 for name in networks}
+                 for name in NETWORKS}
     table.note("Steps are counted at epoch ends (the first epoch whose validation accuracy reached the "
                f"target), so they come in multiples of {steps_per_epoch}.")
     table.note("Learning rates that reached the target: " + "; ".join(
@@ -124,11 +118,37 @@ def main(argv=None):
                     f"{'never' if not normed else 'did'}.")
         holds = bool(normed and not plain)
     table.check_claim(holds, measured)
+    return table, ratio
+
+
+def main(argv=None):
+    args = runner.parse_args(build_parser(), argv)
+    rates = check_args(args)
+    runner.setup(args)
+
+    # Data
+    train, validation, test, info = runner.load_data(args)
+    steps_per_epoch = math.ceil(info.split_sizes["train"] / args.batch_size)
+
+    # Model
+    build = functools.partial(make_model, info=info)
+    with runner.scope(args):
+        probe = build(args)
+        probe.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    data.check_targets(probe, train)  # before anything is written
+
+    # Train with and without: each network from its seeded weights, at every learning rate
+    run = runner.start_run(args)  # the last run is the run's: checkpointed, resumable
+    results = runner.train_variants(args, variants(rates), build, run=run, target=args.target)
+
+    # Result
+    table, ratio = comparison(args, info, argv, results, rates, steps_per_epoch)
     table.write(run.directory)
-    results.plot_variants(histories, run.path("variants.png"), keys=("val_accuracy",), title="with and without BN")
+    histories = {name: result.history for name, result in results.items()}
+    runner.plot_variants(histories, run.path("variants.png"), keys=("val_accuracy",), title="with and without BN")
     table.print()
-    extra = {**table.to_dict(), "speedup": ratio}
-    return run.finish(model, result.history, test, info, extra=extra)
+    last = results[list(results)[-1]]
+    return run.finish(last.model, last.history, test, info, extra={**table.to_dict(), "speedup": ratio})
 
 
 if __name__ == "__main__":

@@ -18,12 +18,13 @@ apply; `--seed` draws another sample. It writes the runner's files for the picke
 model, `comparison.md` and `u_curve.png` (training and validation error against degree).
 """
 
-import numpy as np
-import tensorflow as tf
+import functools
 
-import kerasext  # noqa: F401  (first: starts TensorFlow without its C++ log lines)
+import numpy as np
+
+from kerasext import runner  # first: starts TensorFlow without its C++ log lines
+import tensorflow as tf
 import keras
-from kerasext import results, runner
 
 DEFAULTS = dict(epochs=400)
 TRAIN_POINTS, VALIDATION_POINTS, NOISE, MAX_DEGREE, LEARNING_RATE = 30, 200, 0.25, 15, 0.05
@@ -58,52 +59,59 @@ def sample(n, noise, rng):
     return x, np.sin(np.pi * (x + 1.0)) + rng.normal(0.0, noise, n)  # sin(2 pi u) for u in [0, 1]
 
 
+def samples(args):
+    """`{"train", "validation", "test"}` -> `(x, y)`: noisy samples drawn from `--seed`."""
+    rng = np.random.default_rng(args.seed)
+    sizes = {"train": args.train_points, "validation": args.validation_points, "test": args.validation_points}
+    return {name: sample(n, args.noise, rng) for name, n in sizes.items()}
+
+
 def features(x, degree):
     """Legendre polynomials P_1..P_degree of x in [-1, 1] (orthogonal, so well conditioned)."""
     return np.polynomial.legendre.legvander(x, degree)[:, 1:].astype("float32")
 
 
-def main(argv=None):
-    args = runner.parse_args(build_parser(), argv)
-    check_args(args)
-    runner.setup(args)
-    rng = np.random.default_rng(args.seed)
-    x_train, y_train = sample(args.train_points, args.noise, rng)
-    x_val, y_val = sample(args.validation_points, args.noise, rng)
-    x_test, y_test = sample(args.validation_points, args.noise, rng)
-    strategy = runner.strategy(args)
+def full_batch(args, augment=None, *, degree):
+    """The training points' features as one batch, `--epochs` times: full-batch gradient descent,
+    one Keras epoch of `--epochs` steps (no per-epoch overhead)."""
+    x, y = samples(args)["train"]
+    batches = tf.data.Dataset.from_tensors((features(x, degree), y.astype("float32"))).repeat(args.epochs)
+    return batches, None, None, None
 
-    run = runner.start_run(args)
-    table = results.Comparison(
+
+def make_model(args, degree):
+    """A linear model on the degree's features."""
+    return keras.Sequential([keras.Input((degree,)), keras.layers.Dense(1)], name=f"degree_{degree}")
+
+
+def variants(args):
+    """name (the degree) -> the variant: its features; Adam and MSE for every degree."""
+    adam = functools.partial(keras.optimizers.Adam, args.learning_rate)
+    return {degree: runner.Variant(model={"degree": degree}, optimizer=adam, loss="mse", epochs=1,
+                                   data=functools.partial(full_batch, degree=degree))
+            for degree in range(1, args.max_degree + 1)}
+
+
+def comparison(args, argv, results, points):
+    """The table: training and validation error per degree, next to the exact least-squares fit's."""
+    table = runner.Comparison(
         f"Polynomial degree vs error: {args.train_points} noisy samples of sin(2πx) (noise "
         f"{args.noise:g}), Keras linear model on Legendre features, {args.epochs} full-batch epochs",
         [("train_mse", "train MSE"), ("val_mse", "validation MSE"),
          ("exact_train_mse", "least-squares train MSE"), ("exact_val_mse", "least-squares validation MSE")],
         claim=CLAIM, recipe="bias_variance",
         shows="polynomial degree vs train and validation error: the U-curve and the degree it picks",
-        command=results.command_line("bias_variance", argv),
+        command=runner.command_line("bias_variance", argv),
     )
-    fits, curve = {}, {"train MSE": {}, "validation MSE": {}}
-    for degree in range(1, args.max_degree + 1):
-        f_train, f_val = features(x_train, degree), features(x_val, degree)
-        keras.utils.set_random_seed(args.seed)
-        with strategy.scope():
-            model = keras.Sequential([keras.Input((degree,)), keras.layers.Dense(1)], name=f"degree_{degree}")
-            model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="mse")
-        full_batch = tf.data.Dataset.from_tensors((f_train, y_train.astype("float32"))).repeat()
-        # Full-batch gradient descent: one pass over the data is one step, so `--epochs`
-        # passes run as one Keras epoch of that many steps (no per-epoch overhead).
-        history = model.fit(full_batch, epochs=1, steps_per_epoch=args.epochs, verbose=0)
-        train_mse = float(model.evaluate(f_train, y_train, verbose=0))
-        val_mse = float(model.evaluate(f_val, y_val, verbose=0))
+    (x_train, y_train), (x_val, y_val) = points["train"], points["validation"]
+    for degree, result in results.items():
+        train_mse = float(result.model.evaluate(features(x_train, degree), y_train, verbose=0))
+        val_mse = float(result.model.evaluate(features(x_val, degree), y_val, verbose=0))
         exact = np.polynomial.legendre.legfit(x_train, y_train, degree)
         exact_train = float(np.mean((np.polynomial.legendre.legval(x_train, exact) - y_train) ** 2))
         exact_val = float(np.mean((np.polynomial.legendre.legval(x_val, exact) - y_val) ** 2))
         table.add(degree, degree=degree, train_mse=train_mse, val_mse=val_mse,
                   exact_train_mse=exact_train, exact_val_mse=exact_val)
-        fits[degree] = (model, history)
-        curve["train MSE"][degree], curve["validation MSE"][degree] = train_mse, val_mse
-
     picked = table.best("val_mse", highest=False)
     exact_pick = table.best("exact_val_mse", highest=False)
     first, last = table.rows[0], table.rows[-1]
@@ -117,21 +125,43 @@ def main(argv=None):
         f"({picked['val_mse']:.4f}; least squares: degree {exact_pick['degree']}, "
         f"{exact_pick['exact_val_mse']:.4f}) and is {last['exact_val_mse']:.4f} for the exact "
         f"degree-{args.max_degree} fit."))
-    table.write(run.directory)
-    degrees = list(range(1, args.max_degree + 1))
-    results.plot_variants(
-        {"Keras (Adam)": {"train MSE": [curve["train MSE"][d] for d in degrees],
-                          "validation MSE": [curve["validation MSE"][d] for d in degrees]},
+    return table, picked["degree"], exact_pick["degree"]
+
+
+def plot_u_curve(table, path):
+    runner.plot_variants(
+        {"Keras (Adam)": {"train MSE": [r["train_mse"] for r in table.rows],
+                          "validation MSE": [r["val_mse"] for r in table.rows]},
          "least squares": {"train MSE": [r["exact_train_mse"] for r in table.rows],
                            "validation MSE": [r["exact_val_mse"] for r in table.rows]}},
-        run.path("u_curve.png"), keys=("train MSE", "validation MSE"), x="degree", log_y=True,
+        path, keys=("train MSE", "validation MSE"), x="degree", log_y=True,
         title="bias (low degree) vs variance (high degree)")
+
+
+def main(argv=None):
+    args = runner.parse_args(build_parser(), argv)
+    check_args(args)
+    runner.setup(args)
+
+    # Data: noisy samples of sin(2 pi x), drawn from --seed; each degree sees its own features
+    points = samples(args)
+
+    # Model: a linear model on the Legendre features of each degree, 1 to --max-degree
+    degrees = variants(args)
+
+    # Train with and without: every degree from the same seeded start, full batch
+    run = runner.start_run(args)
+    results = runner.train_variants(args, degrees, make_model, test=False, metrics=())
+
+    # Result
+    table, picked, least_squares = comparison(args, argv, results, points)
+    table.write(run.directory)
+    plot_u_curve(table, run.path("u_curve.png"))
     table.print()
-    model, history = fits[picked["degree"]]
-    test = tf.data.Dataset.from_tensor_slices(
-        (features(x_test, picked["degree"]), y_test.astype("float32"))).batch(64)
-    extra = {**table.to_dict(), "picked_degree": picked["degree"], "least_squares_degree": exact_pick["degree"]}
-    return run.finish(model, history, test, None, extra=extra)
+    x_test, y_test = points["test"]
+    test = tf.data.Dataset.from_tensor_slices((features(x_test, picked), y_test.astype("float32"))).batch(64)
+    extra = {**table.to_dict(), "picked_degree": picked, "least_squares_degree": least_squares}
+    return run.finish(results[picked].model, results[picked].history, test, None, extra=extra)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ It writes the runner's files for the last pair, `comparison.md` (the matrix and 
 and `matrix.png` (the heatmap).
 """
 
+import functools
 import itertools
 import math
 
@@ -26,9 +27,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-import kerasext  # noqa: F401  (first: starts TensorFlow without its C++ log lines)
+from kerasext import runner  # first: starts TensorFlow without its C++ log lines
 import keras
-from kerasext import callbacks, data, layers, losses, models, results, runner
+from kerasext import callbacks, data, losses, models
 
 DEFAULTS = dict(epochs=12, batch_size=64, split=(0.3, 0.1, 0.6))
 TECHNIQUES = ("batch_norm", "dropout", "adamw", "mixup", "cutout", "label_smoothing", "one_cycle")
@@ -37,7 +38,7 @@ CLAIM = "combining techniques (batch norm, dropout, advanced optimizers, ...) si
 
 
 def build_parser():
-    parser = runner.make_parser("compatibility", __doc__, **DEFAULTS)
+    parser = runner.make_parser("compatibility", __doc__, kfold=True, **DEFAULTS)
     group = parser.add_argument_group("techniques")
     group.add_argument("--techniques", default=",".join(TECHNIQUES), help=f"two or more of {','.join(TECHNIQUES)}")
     return parser
@@ -51,28 +52,52 @@ def check_args(args):
     return names
 
 
-def recipe_for(names, num_classes, seed, steps_per_epoch):
-    """Model options, augmentations, loss, optimizer factory and callbacks for a set of techniques."""
-    options = {"batch_norm": "batch_norm" in names, "dropout": 0.3 if "dropout" in names else 0.0}
-    augment = []
-    if "cutout" in names:
-        augment.append(layers.Cutout(0.3, seed=seed))
-    if "mixup" in names:
-        augment.append(layers.Mixup(0.2, num_classes=num_classes, seed=seed))
-    loss = losses.LabelSmoothingCrossEntropy(0.1 if "label_smoothing" in names else 0.0)  # int or soft labels
-    if "adamw" in names:
-        optimizer = lambda: keras.optimizers.AdamW(LEARNING_RATE, weight_decay=0.05)  # noqa: E731
-    else:
-        optimizer = lambda: keras.optimizers.Adam(LEARNING_RATE)  # noqa: E731
-    extra = [callbacks.OneCycle(max_lr=3 * LEARNING_RATE, steps_per_epoch=steps_per_epoch)] if "one_cycle" in names else []
-    return options, augment, loss, optimizer, extra
+def make_model(args, info, **options):
+    """The baseline CNN; seeded, so every run starts from the same kernels."""
+    return models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed, **options)
 
 
-def one_hot(dataset, num_classes):
-    """One label form for every run (Mixup makes soft labels), so accuracy means the same."""
-    if dataset.element_spec[1].shape.rank == 2:
-        return dataset
-    return dataset.map(lambda x, y: (x, keras.ops.one_hot(y, num_classes)))
+def technique_set(names, steps_per_epoch):
+    """The variant of a set of techniques: model options, augmentations, loss, optimizer, callbacks."""
+    optimizer = (functools.partial(keras.optimizers.AdamW, LEARNING_RATE, weight_decay=0.05) if "adamw" in names
+                 else functools.partial(keras.optimizers.Adam, LEARNING_RATE))
+    return runner.Variant(
+        model={"batch_norm": "batch_norm" in names, "dropout": 0.3 if "dropout" in names else 0.0},
+        augment=tuple(a for a in ("cutout", "mixup") if a in names),
+        loss=losses.LabelSmoothingCrossEntropy(0.1 if "label_smoothing" in names else 0.0),  # int or soft labels
+        optimizer=optimizer,
+        callbacks=(callbacks.OneCycle(max_lr=3 * LEARNING_RATE, steps_per_epoch=steps_per_epoch),)
+        if "one_cycle" in names else (),
+    )
+
+
+def variants(names, steps_per_epoch):
+    """name -> the variant: no technique, each technique alone, every pair."""
+    runs = [()] + [(a,) for a in names] + list(itertools.combinations(names, 2))
+    return {" + ".join(combo) or "baseline": technique_set(combo, steps_per_epoch) for combo in runs}
+
+
+def gain_matrix(names, accuracy):
+    """Gain over the baseline: a technique alone on the diagonal, each pair off it."""
+    k = len(names)
+    matrix = np.full((k, k), np.nan)
+    for i, a in enumerate(names):
+        matrix[i, i] = accuracy[a] - accuracy["baseline"]
+        for j in range(i + 1, k):
+            matrix[i, j] = matrix[j, i] = accuracy[f"{a} + {names[j]}"] - accuracy["baseline"]
+    return matrix
+
+
+def matrix_markdown(names, matrix):
+    lines = ["### Gain matrix (test accuracy points over the baseline; `*`: less than the sum of the two alone)", "",
+             "| | " + " | ".join(names) + " |", "|---" + "|---:" * len(names) + "|"]
+    for i, a in enumerate(names):
+        cells = []
+        for j, b in enumerate(names):
+            mark = "*" if i != j and matrix[i, j] < matrix[i, i] + matrix[j, j] - 1e-9 else ""
+            cells.append(f"{matrix[i, j] * 100:+.1f}{mark}")
+        lines.append(f"| **{a}** | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def heatmap(names, matrix, path):
@@ -92,80 +117,68 @@ def heatmap(names, matrix, path):
     figure.savefig(path, dpi=100)
 
 
-def main(argv=None):
-    args = runner.parse_args(build_parser(), argv)
-    names = check_args(args)
-    runner.setup(args)
-    _, validation, test, info = runner.load_data(args)
-    n = info.num_classes
-    steps_per_epoch = math.ceil(info.split_sizes["train"] / args.batch_size)
-    validation, test = one_hot(validation, n), one_hot(test, n)
-    strategy = runner.strategy(args)
-
-    def build(options):  # the same seeds: every run starts from the same kernels
-        with strategy.scope():
-            return models.build_model("cnn", info.input_shape, n, seed=args.seed, **options)
-
-    probe = build({})
-    probe.compile(optimizer="adam", loss=losses.LabelSmoothingCrossEntropy(0.0))
-    data.check_targets(probe, test)  # before anything is written
-
-    run = runner.start_run(args)
-    table = results.Comparison(
+def comparison(args, info, argv, results, names):
+    """The table: one row per run, with its gain and the sum of its parts' gains."""
+    table = runner.Comparison(
         f"Technique pairs on {info.name} ({info.split_sizes['train']} training examples, {args.epochs} epochs): "
         "test accuracy and gain over the baseline",
         [("test_accuracy", "test accuracy"), ("gain", "gain"), ("sum_of_parts", "sum of single gains"),
          ("sub_additive", "less than the sum")],
         claim=CLAIM, recipe="compatibility",
         shows="every pair of 7 techniques: the matrix of accuracy gain over the baseline, sub-additive pairs marked",
-        command=results.command_line("compatibility", argv),
+        command=runner.command_line("compatibility", argv),
     )
-    runs = [()] + [(a,) for a in names] + list(itertools.combinations(names, 2))
-    accuracy = {}
-    for index, combo in enumerate(runs):
-        options, augment, loss, optimizer, extra = recipe_for(combo, n, args.seed, steps_per_epoch)
-        model = build(options)
-        train = one_hot(runner.load_data(args, augment=augment or None)[0], n)
-        last = index == len(runs) - 1
-        result = results.fit_variant(
-            model, train, validation, epochs=args.epochs, optimizer=optimizer, loss=loss,
-            strategy=strategy, test=test, seed=args.seed, callbacks=[*extra, *(run.callbacks() if last else [])])
-        accuracy[combo] = result.metrics["test_accuracy"]
-        gain = accuracy[combo] - accuracy[()]
-        parts = sum(accuracy[(a,)] - accuracy[()] for a in combo) if len(combo) == 2 else None
-        table.add(" + ".join(combo) or "baseline", test_accuracy=accuracy[combo], gain=gain if combo else None,
+    accuracy = {name: result.metrics["test_accuracy"] for name, result in results.items()}
+    for name in results:
+        combo = [] if name == "baseline" else name.split(" + ")
+        gain = accuracy[name] - accuracy["baseline"]
+        parts = sum(accuracy[a] - accuracy["baseline"] for a in combo) if len(combo) == 2 else None
+        table.add(name, test_accuracy=accuracy[name], gain=gain if combo else None,
                   sum_of_parts=parts, sub_additive=(gain < parts - 1e-9) if parts is not None else None)
-
     k = len(names)
-    matrix = np.full((k, k), np.nan)
-    for i, a in enumerate(names):
-        matrix[i, i] = accuracy[(a,)] - accuracy[()]
-        for j in range(i + 1, k):
-            matrix[i, j] = matrix[j, i] = accuracy[(a, names[j])] - accuracy[()]
-    heatmap(names, matrix, run.path("matrix.png"))
-    lines = ["### Gain matrix (test accuracy points over the baseline; `*`: less than the sum of the two alone)", "",
-             "| | " + " | ".join(names) + " |", "|---" + "|---:" * k + "|"]
-    for i, a in enumerate(names):
-        cells = []
-        for j, b in enumerate(names):
-            mark = "*" if i != j and matrix[i, j] < matrix[i, i] + matrix[j, j] - 1e-9 else ""
-            cells.append(f"{matrix[i, j] * 100:+.1f}{mark}")
-        lines.append(f"| **{a}** | " + " | ".join(cells) + " |")
-    singles = [r for r in table.rows[1:k + 1]]
-    pairs = table.rows[k + 1:]
+    singles, pairs = table.rows[1:k + 1], table.rows[k + 1:]
     best_single, best_pair = max(singles, key=lambda r: r["gain"]), max(pairs, key=lambda r: r["gain"])
     sub = sum(bool(r["sub_additive"]) for r in pairs)
-    table.note(f"Baseline test accuracy {accuracy[()]:.4f} on {info.split_sizes['test']} test examples "
+    table.note(f"Baseline test accuracy {accuracy['baseline']:.4f} on {info.split_sizes['test']} test examples "
                f"(one example = {1 / info.split_sizes['test']:.4f}). {sub} of {len(pairs)} pairs gained less "
                "than the sum of their parts.")
     table.check_claim(best_pair["gain"] > max(best_single["gain"], 0), (
         f"the best single technique is {best_single['variant']} ({best_single['gain']:+.4f}), the best pair "
         f"{best_pair['variant']} ({best_pair['gain']:+.4f}); {sub} of {len(pairs)} pairs are sub-additive."))
-    table.write(run.directory, extra_markdown="\n".join(lines))
+    return table, gain_matrix(names, accuracy)
+
+
+def main(argv=None):
+    args = runner.parse_args(build_parser(), argv)
+    names = check_args(args)
+    runner.setup(args)
+
+    # Data: one-hot labels in every split (Mixup's are soft), so every run shares one loss
+    _, validation, test, info = runner.load_one_hot(args)
+    steps_per_epoch = math.ceil(info.split_sizes["train"] / args.batch_size)
+
+    # Model
+    build = functools.partial(make_model, info=info)
+    with runner.scope(args):
+        probe = build(args)
+        probe.compile(optimizer="adam", loss=losses.LabelSmoothingCrossEntropy(0.0))
+    data.check_targets(probe, test)  # before anything is written
+
+    # Train with and without: no technique, each alone, every pair; the same kernels and batches
+    run = runner.start_run(args)  # the last pair is the run's: checkpointed, resumable
+    options = dict(num_classes=info.num_classes, cutout_size=0.3, mixup_alpha=0.2)  # Cutout(0.3), Mixup(0.2)
+    results = runner.train_variants(args, variants(names, steps_per_epoch), build, data=runner.load_one_hot,
+                                    run=run, augment_options=options)
+
+    # Result
+    table, matrix = comparison(args, info, argv, results, names)
+    heatmap(names, matrix, run.path("matrix.png"))
+    table.write(run.directory, extra_markdown=matrix_markdown(names, matrix))
     table.print()
-    print("\n".join(lines))
+    print(matrix_markdown(names, matrix))
+    last = results[list(results)[-1]]
     extra = {**table.to_dict(), "techniques": names, "gain_matrix": matrix.tolist()}
-    return run.finish(model, result.history, test, info, extra=extra)
+    return run.finish(last.model, last.history, test, info, extra=extra)
 
 
 if __name__ == "__main__":

@@ -20,12 +20,13 @@ records every fold's numbers in metrics.json under `results`.
 """
 
 import copy
+import functools
 
 import numpy as np
 
-import kerasext  # noqa: F401  (first: starts TensorFlow without its C++ log lines)
+from kerasext import runner  # first: starts TensorFlow without its C++ log lines
 import keras
-from kerasext import data, models, results, runner
+from kerasext import data, models
 
 DEFAULTS = dict(epochs=10, batch_size=64)
 FOLDS = 5
@@ -47,70 +48,101 @@ def check_args(args):
         raise ValueError(f"`--learning-rate` must be > 0. Received: {args.learning_rate}")
 
 
-def main(argv=None):
-    args = runner.parse_args(build_parser(), argv)
-    check_args(args)
-    runner.setup(args)
-    folds = data.kfold(args.dataset, k=args.folds, batch_size=args.batch_size, seed=args.seed,
-                       image_size=args.image_size, channels=args.channels, data_dir=args.data_dir)
-    train, validation, test, info = runner.load_data(args)
-    strategy = runner.strategy(args)
-    with strategy.scope():
-        model = models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    data.check_targets(model, train)  # before anything is written
-    initial_weights = model.get_weights()
+def kfold(args):
+    """Stratified k-fold pipelines over the whole data set (`kerasext.data.kfold`)."""
+    return data.kfold(args.dataset, k=args.folds, batch_size=args.batch_size, seed=args.seed,
+                      image_size=args.image_size, channels=args.channels, data_dir=args.data_dir)
 
-    def fit(train, validation, test=None, callbacks=()):
-        return results.fit_variant(
-            model, train, validation, epochs=args.epochs, initial_weights=initial_weights,
-            optimizer=lambda: keras.optimizers.Adam(args.learning_rate), strategy=strategy,
-            loss="sparse_categorical_crossentropy", test=test, seed=args.seed, callbacks=callbacks)
 
-    run = runner.start_run(args)
-    table = results.Comparison(
+def fold_data(args, augment=None, *, index):
+    """Fold `index`: train on the other folds, validate on it; no test split."""
+    train, validation = list(kfold(args))[index]
+    return train, validation, None, None
+
+
+def single_split(args, augment=None, *, seed):
+    """The runner's train / validation / test split drawn with another seed."""
+    split_args = copy.copy(args)
+    split_args.seed = seed  # only the split (and shuffle) seed changes
+    return runner.load_data(split_args)
+
+
+def make_model(args, info):
+    """The baseline CNN; seeded, so every fold and split starts from the same weights."""
+    return models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed)
+
+
+def variants(args):
+    """name -> the variant: its data (a fold, or a split seed); the model and Adam do not change."""
+    adam = functools.partial(keras.optimizers.Adam, args.learning_rate)
+    folds = {f"fold {i + 1}": runner.Variant(optimizer=adam, data=functools.partial(fold_data, index=i))
+             for i in range(args.folds)}
+    splits = {f"single split, seed {s}": runner.Variant(optimizer=adam, data=functools.partial(single_split, seed=s))
+              for s in range(args.folds)}
+    return {**folds, **splits}
+
+
+def comparison(args, info, argv, results, fold_info):
+    """The table: every fold, the k-fold mean ± std, every single split; what they say about the claim."""
+    table = runner.Comparison(
         f"{args.folds}-fold cross-validation vs single splits on {info.name} (baseline CNN, {args.epochs} epochs)",
         [("val_accuracy", "validation accuracy"), ("test_accuracy", "test accuracy"),
          ("train_examples", "train examples", "d"), ("val_examples", "validation examples", "d")],
         claim=CLAIM, recipe="cross_validation",
         shows="k-fold mean ± std of a Keras model against single train/validation splits",
-        command=results.command_line("cross_validation", argv),
+        command=runner.command_line("cross_validation", argv),
     )
-    fold_scores = []
-    for index, (fold_train, fold_val) in enumerate(folds):
-        result = fit(fold_train, fold_val)
-        fold_scores.append(result.metrics["val_accuracy"])
-        table.add(f"fold {index + 1}", train_examples=folds.info.split_sizes["train"],
-                  val_examples=folds.info.split_sizes["validation"], **result.metrics)
+    folds = [name for name in results if name.startswith("fold")]
+    splits = [name for name in results if name.startswith("single")]
+    for name in folds:
+        table.add(name, train_examples=fold_info.split_sizes["train"],
+                  val_examples=fold_info.split_sizes["validation"], **results[name].metrics)
+    fold_scores = [results[name].metrics["val_accuracy"] for name in folds]
     mean, std = float(np.mean(fold_scores)), float(np.std(fold_scores, ddof=1))
     table.add(f"**{args.folds}-fold mean ± std: {mean:.4f} ± {std:.4f}**", val_accuracy=mean, val_std=std)
-
-    split_scores = []
-    for seed in range(args.folds):
-        split_args = copy.copy(args)
-        split_args.seed = seed  # only the split (and shuffle) seed changes
-        split_train, split_val, split_test, _ = runner.load_data(split_args)
-        result = fit(split_train, split_val, test=split_test, callbacks=run.callbacks() if seed == 0 else ())
-        if seed == 0:
-            final_history, final_weights = result.history, model.get_weights()
-        split_scores.append(result.metrics["val_accuracy"])
-        table.add(f"single split, seed {seed}", train_examples=info.split_sizes["train"],
-                  val_examples=info.split_sizes["validation"], **result.metrics)
+    for name in splits:
+        table.add(name, train_examples=info.split_sizes["train"], val_examples=info.split_sizes["validation"],
+                  **results[name].metrics)
+    split_scores = [results[name].metrics["val_accuracy"] for name in splits]
     spread = float(np.std(split_scores, ddof=1))
     standard_error = std / np.sqrt(args.folds)
     table.note(f"Single-split validation accuracy ranged from {min(split_scores):.4f} to "
                f"{max(split_scores):.4f} across {args.folds} seeds (std {spread:.4f}); a fold's "
-               f"validation set holds {folds.info.split_sizes['validation']} examples, a single split's "
+               f"validation set holds {fold_info.split_sizes['validation']} examples, a single split's "
                f"{info.split_sizes['validation']}.")
     table.check_claim(standard_error < spread, (
         f"the {args.folds}-fold mean is {mean:.4f} ± {std:.4f} (standard error of the mean "
         f"{standard_error:.4f}, every example validated once), while one split's estimate moves "
         f"with its seed by a standard deviation of {spread:.4f}."))
+    return table, {"kfold_mean": mean, "kfold_std": std, "single_split_std": spread}
+
+
+def main(argv=None):
+    args = runner.parse_args(build_parser(), argv)
+    check_args(args)
+    runner.setup(args)
+
+    # Data: k folds over the whole data set, and the runner's single split
+    fold_info = kfold(args).info
+    train, validation, test, info = runner.load_data(args)
+
+    # Model
+    build = functools.partial(make_model, info=info)
+    with runner.scope(args):
+        probe = build(args)
+        probe.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    data.check_targets(probe, train)  # before anything is written
+
+    # Train with and without: every fold, then single splits that differ only in their seed
+    run = runner.start_run(args)  # the seed-0 split's model is the run's: checkpointed, resumable
+    results = runner.train_variants(args, variants(args), build, run=run, checkpoint="single split, seed 0")
+
+    # Result
+    table, summary = comparison(args, info, argv, results, fold_info)
     table.write(run.directory)
     table.print()
-    extra = {**table.to_dict(), "kfold_mean": mean, "kfold_std": std, "single_split_std": spread}
-    model.set_weights(final_weights)  # the seed-0 split's model, evaluated on its test split
-    return run.finish(model, final_history, test, info, extra=extra)
+    final = results["single split, seed 0"]
+    return run.finish(final.model, final.history, test, info, extra={**table.to_dict(), **summary})
 
 
 if __name__ == "__main__":

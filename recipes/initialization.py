@@ -20,12 +20,14 @@ It writes the runner's files for the last variant, `comparison.md`, `layer_stats
 `variants.png` (validation accuracy per epoch).
 """
 
-import numpy as np
-import tensorflow as tf
+import functools
 
-import kerasext  # noqa: F401  (first: starts TensorFlow without its C++ log lines)
+import numpy as np
+
+from kerasext import runner  # first: starts TensorFlow without its C++ log lines
+import tensorflow as tf
 import keras
-from kerasext import data, initializers, models, results, runner
+from kerasext import data, initializers, models
 
 DEFAULTS = dict(epochs=10, batch_size=64)
 DEPTH, WIDTH, LEARNING_RATE, MOMENTUM = 12, 64, 0.01, 0.9
@@ -40,7 +42,7 @@ CLAIM = "Glorot suits tanh/sigmoid, He suits ReLU; the right one prevents vanish
 
 
 def build_parser():
-    parser = runner.make_parser("initialization", __doc__, **DEFAULTS)
+    parser = runner.make_parser("initialization", __doc__, kfold=True, **DEFAULTS)
     group = parser.add_argument_group("initialization")
     group.add_argument("--depth", type=runner.flags.positive_int, default=DEPTH, help="hidden layers (>= 10)")
     group.add_argument("--width", type=runner.flags.positive_int, default=WIDTH, help="units per hidden layer")
@@ -55,6 +57,20 @@ def check_args(args):
         raise ValueError(f"`--learning-rate` must be > 0. Received: {args.learning_rate}")
 
 
+def make_model(args, info, activation="relu", kernel_initializer="auto"):
+    """A deep MLP; the same seeds for every variant."""
+    return models.build_model("mlp", info.input_shape, info.num_classes, width=args.width, depth=args.depth,
+                              activation=activation, kernel_initializer=kernel_initializer, seed=args.seed)
+
+
+def variants(args):
+    """name -> the variant: the activation and the initializer; SGD + momentum for all."""
+    sgd = functools.partial(keras.optimizers.SGD, args.learning_rate, momentum=MOMENTUM)
+    return {f"{activation} / {name}": runner.Variant(
+        model={"activation": activation, "kernel_initializer": initializer}, optimizer=sgd)
+        for activation in ACTIVATIONS for name, initializer in INITIALIZERS.items()}
+
+
 def layer_stats(model, images, labels):
     """Standard deviation of each hidden layer's output and of each hidden kernel's gradient."""
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][:-1]
@@ -67,26 +83,9 @@ def layer_stats(model, images, labels):
     return {"activation_std": activations, "gradient_std": [float(np.std(g)) for g in grads]}
 
 
-def main(argv=None):
-    args = runner.parse_args(build_parser(), argv)
-    check_args(args)
-    runner.setup(args)
-    train, validation, test, info = runner.load_data(args)
-    images, labels = next(iter(train))
-    strategy = runner.strategy(args)
-
-    def build(activation, initializer):  # the same seeds for every variant
-        with strategy.scope():
-            return models.build_model("mlp", info.input_shape, info.num_classes, width=args.width,
-                                      depth=args.depth, activation=activation,
-                                      kernel_initializer=initializer, seed=args.seed)
-
-    probe = build("relu", "auto")
-    probe.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    data.check_targets(probe, train)  # before anything is written
-
-    run = runner.start_run(args)
-    table = results.Comparison(
+def comparison(args, info, argv, results, stats):
+    """The table: step-0 spread and test accuracy per variant, and what they say about the claim."""
+    table = runner.Comparison(
         f"Initialization of a {args.depth}-layer MLP ({args.width} units) on {info.name}: "
         f"step-0 statistics and accuracy after {args.epochs} epochs (SGD {args.learning_rate:g}, momentum {MOMENTUM:g})",
         [("pick", "kerasext pick"), ("first_activation_std", "act. std layer 1"),
@@ -95,23 +94,11 @@ def main(argv=None):
          ("test_accuracy", "test accuracy")],
         claim=CLAIM, recipe="initialization",
         shows="zeros / small normal / Glorot / He on deep tanh and ReLU MLPs: per-layer spread and accuracy",
-        command=results.command_line("initialization", argv),
+        command=runner.command_line("initialization", argv),
     )
-    stats, histories = {}, {}
-    count = len(ACTIVATIONS) * len(INITIALIZERS)
-    for index, (activation, (init_name, initializer)) in enumerate(
-            (a, i) for a in ACTIVATIONS for i in INITIALIZERS.items()):
-        name = f"{activation} / {init_name}"
-        model = build(activation, initializer)
-        stats[name] = layer_stats(model, images, labels)
-        last = index == count - 1
-        result = results.fit_variant(
-            model, runner.load_data(args)[0], validation, epochs=args.epochs, seed=args.seed,
-            optimizer=lambda: keras.optimizers.SGD(args.learning_rate, momentum=MOMENTUM),
-            loss="sparse_categorical_crossentropy", strategy=strategy, test=test,
-            callbacks=run.callbacks() if last else [],
-        )
-        histories[name] = result.history
+    for name, result in results.items():
+        activation, init_name = name.split(" / ")
+        initializer = INITIALIZERS[init_name]
         pick = initializers.initializer_name(activation) == (initializer if isinstance(initializer, str) else "")
         s = stats[name]
         table.add(name, pick=pick, first_activation_std=s["activation_std"][0],
@@ -121,11 +108,13 @@ def main(argv=None):
     def row(name):
         return next(r for r in table.rows if r["variant"] == name)
 
+    def spread_change(r):  # how far the activation spread moves from layer 1 to the last
+        return abs(np.log(r["last_activation_std"] / r["first_activation_std"]))
+
     checks = []
     for activation, right, wrong in (("tanh", "Glorot", "He"), ("relu", "He", "Glorot")):
         good, other = row(f"{activation} / {right}"), row(f"{activation} / {wrong}")
-        ratio = lambda r: abs(np.log(r["last_activation_std"] / r["first_activation_std"]))  # noqa: E731
-        steadier = ratio(good) <= ratio(other)
+        steadier = spread_change(good) <= spread_change(other)
         checks.append(steadier and good["test_accuracy"] >= other["test_accuracy"])
         table.note(f"{activation}: {right} keeps the activation spread from layer 1 to {args.depth} "
                    f"{'steadier' if steadier else 'less steady'} than {wrong} "
@@ -140,12 +129,42 @@ def main(argv=None):
     table.check_claim(all(checks), (
         "best initializer by test accuracy: " + "; ".join(f"{a}: {r['variant'].split(' / ')[1]} "
                                                           f"({r['test_accuracy']:.4f})" for a, r in best.items()) + "."))
+    return table
+
+
+def main(argv=None):
+    args = runner.parse_args(build_parser(), argv)
+    check_args(args)
+    runner.setup(args)
+
+    # Data
+    train, validation, test, info = runner.load_data(args)
+    images, labels = next(iter(train))  # one batch for the step-0 statistics
+
+    # Model: every variant's spread of activations and gradients at step 0, before any update
+    build = functools.partial(make_model, info=info)
+    choices = variants(args)
+    with runner.scope(args):
+        probe = build(args)
+        probe.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        built = {name: build(args, **variant.model) for name, variant in choices.items()}
+    data.check_targets(probe, train)  # before anything is written
+    stats = {name: layer_stats(model, images, labels) for name, model in built.items()}
+
+    # Train with and without: each (activation, initializer) from its seeded weights
+    run = runner.start_run(args)  # the last variant is the run's: checkpointed, resumable
+    results = runner.train_variants(args, choices, build, run=run)
+
+    # Result
+    table = comparison(args, info, argv, results, stats)
     table.write(run.directory)
-    results.plot_variants(stats, run.path("layer_stats.png"), keys=("activation_std", "gradient_std"),
-                          title="step 0, one batch", x="layer", log_y=True)
-    results.plot_variants(histories, run.path("variants.png"), keys=("val_accuracy",), title=table.title[:60])
+    runner.plot_variants(stats, run.path("layer_stats.png"), keys=("activation_std", "gradient_std"),
+                         title="step 0, one batch", x="layer", log_y=True)
+    histories = {name: result.history for name, result in results.items()}
+    runner.plot_variants(histories, run.path("variants.png"), keys=("val_accuracy",), title=table.title[:60])
     table.print()
-    return run.finish(model, result.history, test, info, extra=table.to_dict())
+    last = results[list(results)[-1]]
+    return run.finish(last.model, last.history, test, info, extra=table.to_dict())
 
 
 if __name__ == "__main__":

@@ -23,14 +23,19 @@ It writes the runner's files for the last classification variant, `comparison.md
 tables) and records both in metrics.json under `results`.
 """
 
+import functools
+
 import numpy as np
 
-import kerasext  # noqa: F401  (first: starts TensorFlow without its C++ log lines)
+from kerasext import runner  # first: starts TensorFlow without its C++ log lines
+import tensorflow as tf
 import keras
-from kerasext import data, losses, models, results, runner
+from kerasext import data, losses, models
+from recipes import _data
 
 DEFAULTS = dict(epochs=15, batch_size=64)
 MINORITY, KEEP, GAMMA, OUTLIERS = "1,3,5,7,9", 0.05, 2.0, 0.1
+SLOPE, INTERCEPT = 3.0, 2.0  # the regression's true line
 CLAIM = ("focal loss helps with imbalanced classes; MSE is sensitive to outliers, Huber is robust "
          "to them")
 
@@ -64,23 +69,53 @@ def check_args(args):
     return minority
 
 
-def imbalanced_train(args, minority, num_classes):
-    """The runner's training split, with each minority class cut to `keep_fraction`."""
-    arrays = data.load_arrays(args.dataset, data_dir=args.data_dir, image_size=args.image_size,
-                              channels=args.channels)
-    train_idx, _, _ = data.stratified_split(arrays.y, args.split, args.seed)  # as runner.load_data
+# 1. Imbalanced classes: cross-entropy vs class weights vs focal loss
+
+
+def imbalanced_arrays(args, num_classes):
+    """The runner's training split, with each class of `--minority-classes` cut to `--keep-fraction`."""
+    minority = check_args(args)
+    x, y = _data.split_arrays(args)[0]["train"]
     rng = np.random.default_rng(args.seed)
     keep = []
     for c in range(num_classes):
-        idx = train_idx[arrays.y[train_idx] == c]
+        index = np.flatnonzero(y == c)
         if c in minority:
-            idx = rng.choice(idx, max(1, round(len(idx) * args.keep_fraction)), replace=False)
-        keep.append(idx)
+            index = rng.choice(index, max(1, round(len(index) * args.keep_fraction)), replace=False)
+        keep.append(index)
     keep = np.sort(np.concatenate(keep))
-    x, y = arrays.x[keep], arrays.y[keep]
+    return x[keep], y[keep]
+
+
+def imbalanced_data(args, augment=None):
+    """The runner's splits with the imbalanced training split (no augmentation here)."""
+    _, validation, test, info = runner.load_data(args)
+    x, y = imbalanced_arrays(args, info.num_classes)
+    return data.make_dataset(x, y, args.batch_size, shuffle=True, seed=args.seed), validation, test, info
+
+
+def balanced_weights(y, num_classes):
+    """scikit-learn's "balanced" class weights: n / (classes * count of the class)."""
     counts = np.bincount(y, minlength=num_classes)
-    weights = {c: len(y) / (num_classes * max(n, 1)) for c, n in enumerate(counts)}  # "balanced"
-    return (lambda: data.make_dataset(x, y, args.batch_size, shuffle=True, seed=args.seed)), counts, weights
+    return {c: len(y) / (num_classes * max(n, 1)) for c, n in enumerate(counts)}
+
+
+def make_model(args, info):
+    """The baseline CNN; seeded, so every loss starts from the same weights."""
+    return models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed)
+
+
+def variants(args, class_weight):
+    """name -> the variant: the loss, with or without balanced class weights."""
+    adam = functools.partial(keras.optimizers.Adam, 1e-3)
+    ce, focal = "sparse_categorical_crossentropy", losses.FocalLoss(gamma=args.focal_gamma)
+    name = f"focal (gamma {args.focal_gamma:g})"
+    return {
+        "cross-entropy": runner.Variant(loss=ce, optimizer=adam),
+        "cross-entropy + class weights": runner.Variant(loss=ce, optimizer=adam, class_weight=class_weight),
+        name: runner.Variant(loss=focal, optimizer=adam),
+        f"{name} + class weights": runner.Variant(loss=focal, optimizer=adam, class_weight=class_weight),
+    }
 
 
 def recalls(model, test, num_classes):
@@ -90,93 +125,131 @@ def recalls(model, test, num_classes):
             for c in range(num_classes)]
 
 
+# 2. Regression with outliers: MSE vs Huber vs a custom loss
+
+
+def noisy_line(args):
+    """512 points of `SLOPE * x + INTERCEPT` with noise; `--outlier-fraction` of them get 10 to 30 added."""
+    rng = np.random.default_rng(args.seed)
+    x = rng.uniform(-1, 1, (512, 1)).astype("float32")
+    y = (SLOPE * x + INTERCEPT + rng.normal(0, 0.2, x.shape)).astype("float32")
+    outliers = rng.random(len(y)) < args.outlier_fraction
+    y[outliers] += rng.uniform(10, 30, (outliers.sum(), 1)).astype("float32")  # gross, one-sided errors
+    return x, y, outliers
+
+
+def line_data(args, augment=None):
+    x, y, _ = noisy_line(args)
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(64), None, None, None
+
+
+def line_model(args):
+    return keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+
+
 def custom_loss(y_true, y_pred):
     """The guide's template, `(output - target).abs().mean()`, as a plain Keras loss function."""
     return keras.ops.mean(keras.ops.abs(y_pred - y_true), axis=-1)
 
 
-def regression(args, table):
-    rng = np.random.default_rng(args.seed)
-    slope, intercept = 3.0, 2.0
-    x = rng.uniform(-1, 1, (512, 1)).astype("float32")
-    y = (slope * x + intercept + rng.normal(0, 0.2, x.shape)).astype("float32")
-    outliers = rng.random(len(y)) < args.outlier_fraction
-    y[outliers] += rng.uniform(10, 30, (outliers.sum(), 1)).astype("float32")  # gross, one-sided errors
+def line_fits(args):
+    """name -> the variant: the loss of the line fit."""
+    adam = functools.partial(keras.optimizers.Adam, 0.05)
+    return {name: runner.Variant(loss=loss, optimizer=adam, epochs=args.regression_epochs)
+            for name, loss in (("MSE", "mse"), ("Huber (delta 1)", keras.losses.Huber(1.0)),
+                               ("custom: mean |error|", custom_loss))}
+
+
+# Result
+
+
+def comparison(args, info, argv, results, test, minority, train_size):
+    """The classification table: recall of the cut classes per loss."""
+    table = runner.Comparison(
+        f"Imbalanced {info.name}: classes {','.join(map(str, minority))} cut to {args.keep_fraction:g} "
+        f"of their training examples ({train_size} left), {args.epochs} epochs",
+        [("test_accuracy", "test accuracy"), ("balanced_accuracy", "balanced accuracy"),
+         ("minority_recall", "recall, cut classes"), ("majority_recall", "recall, other classes")],
+        claim=CLAIM, recipe="losses",
+        shows="imbalanced classes: cross-entropy vs class weights vs focal loss; regression with "
+        "outliers: MSE vs Huber vs a custom loss",
+        command=runner.command_line("losses", argv),
+    )
+    for name, result in results.items():
+        per_class = recalls(result.model, test, info.num_classes)
+        table.add(name, per_class_recall=per_class, balanced_accuracy=float(np.nanmean(per_class)),
+                  minority_recall=float(np.nanmean([per_class[c] for c in minority])),
+                  majority_recall=float(np.nanmean([r for c, r in enumerate(per_class) if c not in minority])),
+                  **result.metrics)
+    return table
+
+
+def line_comparison(args, fits):
+    """The regression table: each loss's fitted line against the truth, on clean test data."""
+    table = runner.Comparison(
+        f"Regression with {args.outlier_fraction:.0%} outliers: a line fitted with each loss",
+        [("slope", "slope"), ("intercept", "intercept"), ("test_mae", "clean test MAE"),
+         ("test_mse", "clean test MSE")], recipe="losses")
     x_test = np.linspace(-1, 1, 200, dtype="float32")[:, None]
-    y_test = slope * x_test + intercept
-    for name, loss in (("MSE", "mse"), ("Huber (delta 1)", keras.losses.Huber(1.0)),
-                       ("custom: mean |error|", custom_loss)):
-        keras.utils.set_random_seed(args.seed)
-        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-        model.compile(optimizer=keras.optimizers.Adam(0.05), loss=loss)
-        model.fit(x, y, batch_size=64, epochs=args.regression_epochs, verbose=0, shuffle=False)
-        w, b = (float(v.reshape(-1)[0]) for v in model.get_weights())
-        error = model.predict(x_test, verbose=0) - y_test
+    y_test = SLOPE * x_test + INTERCEPT
+    for name, result in fits.items():
+        w, b = (float(v.reshape(-1)[0]) for v in result.model.get_weights())
+        error = result.model.predict(x_test, verbose=0) - y_test
         table.add(name, slope=w, intercept=b, test_mae=float(np.mean(np.abs(error))),
                   test_mse=float(np.mean(error ** 2)))
-    table.note(f"Truth: slope {slope:g}, intercept {intercept:g}; {outliers.sum()} of {len(y)} training "
+    _, y, outliers = noisy_line(args)
+    table.note(f"Truth: slope {SLOPE:g}, intercept {INTERCEPT:g}; {outliers.sum()} of {len(y)} training "
                "targets have 10 to 30 added. Test data is the clean line.")
+    return table
+
+
+def check_claim(table, lines):
+    plain, weighted, focal, _ = table.rows
+    mse, huber, custom = lines.rows
+    table.check_claim(
+        focal["minority_recall"] > plain["minority_recall"] and huber["test_mae"] < mse["test_mae"], (
+            f"recall of the cut classes: cross-entropy {plain['minority_recall']:.4f}, class weights "
+            f"{weighted['minority_recall']:.4f}, focal {focal['minority_recall']:.4f}; clean test MAE "
+            f"of the line: MSE {mse['test_mae']:.3f}, Huber {huber['test_mae']:.3f}, custom "
+            f"{custom['test_mae']:.3f}."))
 
 
 def main(argv=None):
     args = runner.parse_args(build_parser(), argv)
     minority = check_args(args)
     runner.setup(args)
-    _, validation, test, info = runner.load_data(args)
+
+    # Data: the runner's splits, some classes cut in the training split
+    train, validation, test, info = imbalanced_data(args)
     if max(minority) >= info.num_classes:
         raise ValueError(f"`--minority-classes` must lie in [0, {info.num_classes}). Received: {args.minority_classes}")
-    make_train, counts, class_weight = imbalanced_train(args, minority, info.num_classes)
-    strategy = runner.strategy(args)
-    with strategy.scope():
-        model = models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    data.check_targets(model, make_train())  # before anything is written
-    initial_weights = model.get_weights()
+    x, y = imbalanced_arrays(args, info.num_classes)
+    class_weight = balanced_weights(y, info.num_classes)
 
-    run = runner.start_run(args)
-    table = results.Comparison(
-        f"Imbalanced {info.name}: classes {','.join(map(str, minority))} cut to {args.keep_fraction:g} "
-        f"of their training examples ({int(counts.sum())} left), {args.epochs} epochs",
-        [("test_accuracy", "test accuracy"), ("balanced_accuracy", "balanced accuracy"),
-         ("minority_recall", "recall, cut classes"), ("majority_recall", "recall, other classes")],
-        claim=CLAIM, recipe="losses",
-        shows="imbalanced classes: cross-entropy vs class weights vs focal loss; regression with "
-        "outliers: MSE vs Huber vs a custom loss",
-        command=results.command_line("losses", argv),
-    )
-    ce, focal = "sparse_categorical_crossentropy", losses.FocalLoss(gamma=args.focal_gamma)
-    variants = {"cross-entropy": (ce, None), "cross-entropy + class weights": (ce, class_weight),
-                f"focal (gamma {args.focal_gamma:g})": (focal, None),
-                f"focal (gamma {args.focal_gamma:g}) + class weights": (focal, class_weight)}
-    for index, (name, (loss, weights)) in enumerate(variants.items()):
-        last = index == len(variants) - 1
-        result = results.fit_variant(
-            model, make_train(), validation, epochs=args.epochs, initial_weights=initial_weights,
-            optimizer=lambda: keras.optimizers.Adam(1e-3), loss=loss, strategy=strategy, test=test,
-            class_weight=weights, callbacks=run.callbacks() if last else [], seed=args.seed)
-        per_class = recalls(model, test, info.num_classes)
-        table.add(name, per_class_recall=per_class, balanced_accuracy=float(np.nanmean(per_class)),
-                  minority_recall=float(np.nanmean([per_class[c] for c in minority])),
-                  majority_recall=float(np.nanmean([r for c, r in enumerate(per_class) if c not in minority])),
-                  **result.metrics)
-    plain, weighted, focal_row, _ = table.rows
-    reg = results.Comparison(
-        f"Regression with {args.outlier_fraction:.0%} outliers: a line fitted with each loss",
-        [("slope", "slope"), ("intercept", "intercept"), ("test_mae", "clean test MAE"),
-         ("test_mse", "clean test MSE")], recipe="losses")
-    regression(args, reg)
-    mse, huber, custom = reg.rows
-    table.check_claim(
-        focal_row["minority_recall"] > plain["minority_recall"] and huber["test_mae"] < mse["test_mae"], (
-            f"recall of the cut classes: cross-entropy {plain['minority_recall']:.4f}, class weights "
-            f"{weighted['minority_recall']:.4f}, focal {focal_row['minority_recall']:.4f}; clean test MAE "
-            f"of the line: MSE {mse['test_mae']:.3f}, Huber {huber['test_mae']:.3f}, custom "
-            f"{custom['test_mae']:.3f}."))
-    table.write(run.directory, extra_markdown=reg.to_markdown())
+    # Model
+    build = functools.partial(make_model, info=info)
+    with runner.scope(args):
+        probe = build(args)
+        probe.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    data.check_targets(probe, train)  # before anything is written
+
+    # Train with and without: each loss from the same weights on the same batches; then the
+    # line fits, each loss from the same seeded start
+    run = runner.start_run(args)  # the last classifier is the run's: checkpointed, resumable
+    results = runner.train_variants(args, variants(args, class_weight), build, data=imbalanced_data, run=run)
+    fits = runner.train_variants(args, line_fits(args), line_model, data=line_data, test=False, metrics=())
+
+    # Result
+    table = comparison(args, info, argv, results, test, minority, len(y))
+    lines = line_comparison(args, fits)
+    check_claim(table, lines)
+    table.write(run.directory, extra_markdown=lines.to_markdown())
     table.print()
-    reg.print()
-    extra = {**table.to_dict(), "regression": reg.to_dict(), "train_class_counts": counts.tolist()}
-    return run.finish(model, result.history, test, info, extra=extra)
+    lines.print()
+    last = results[list(results)[-1]]
+    counts = np.bincount(y, minlength=info.num_classes)
+    extra = {**table.to_dict(), "regression": lines.to_dict(), "train_class_counts": counts.tolist()}
+    return run.finish(last.model, last.history, test, info, extra=extra)
 
 
 if __name__ == "__main__":

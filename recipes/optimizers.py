@@ -18,9 +18,11 @@ It writes the runner's files for the last optimizer (AdamW), `comparison.md` and
 `variants.png` (validation accuracy and training loss of every optimizer, overlaid).
 """
 
-import kerasext  # noqa: F401  (first: starts TensorFlow without its C++ log lines)
+import functools
+
+from kerasext import runner  # first: starts TensorFlow without its C++ log lines
 import keras
-from kerasext import data, models, results, runner
+from kerasext import data, models
 
 DEFAULTS = dict(epochs=12, batch_size=64)
 SGD_LR, ADAM_LR, MOMENTUM, WEIGHT_DECAY, TARGET = 0.01, 1e-3, 0.9, 1e-2, 0.97
@@ -29,7 +31,7 @@ CLAIM = ("Adam is highly effective; Nesterov momentum speeds up convergence; Ada
 
 
 def build_parser():
-    parser = runner.make_parser("optimizers", __doc__, **DEFAULTS)
+    parser = runner.make_parser("optimizers", __doc__, kfold=True, **DEFAULTS)
     group = parser.add_argument_group("optimizers")
     group.add_argument("--sgd-lr", type=float, default=SGD_LR, help="learning rate of the SGD family")
     group.add_argument("--adam-lr", type=float, default=ADAM_LR, help="learning rate of RMSprop, Adam, AdamW")
@@ -51,55 +53,41 @@ def check_args(args):
         raise ValueError(f"`--target` must be in (0, 1]. Received: {args.target}")
 
 
-def optimizers(args):
-    """name -> a function making a fresh optimizer (called in the strategy's scope)."""
+def make_model(args, info):
+    """The baseline CNN; seeded, so every optimizer starts from the same weights."""
+    return models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed)
+
+
+def variants(args):
+    """name -> the variant: only the optimizer changes (made afresh inside the run's scope)."""
     sgd, adam, m = args.sgd_lr, args.adam_lr, args.momentum
+    SGD, RMSprop, Adam, AdamW = (keras.optimizers.SGD, keras.optimizers.RMSprop, keras.optimizers.Adam,
+                                 keras.optimizers.AdamW)
     return {
-        f"SGD {sgd:g}": lambda: keras.optimizers.SGD(sgd),
-        f"SGD {sgd:g}, momentum {m:g}": lambda: keras.optimizers.SGD(sgd, momentum=m),
-        f"SGD {sgd:g}, Nesterov {m:g}": lambda: keras.optimizers.SGD(sgd, momentum=m, nesterov=True),
-        f"RMSprop {adam:g}": lambda: keras.optimizers.RMSprop(adam),
-        f"Adam {adam:g}": lambda: keras.optimizers.Adam(adam),
-        f"AdamW {adam:g}, decay {args.weight_decay:g}": lambda: keras.optimizers.AdamW(
-            adam, weight_decay=args.weight_decay),
+        f"SGD {sgd:g}": runner.Variant(optimizer=functools.partial(SGD, sgd)),
+        f"SGD {sgd:g}, momentum {m:g}": runner.Variant(optimizer=functools.partial(SGD, sgd, momentum=m)),
+        f"SGD {sgd:g}, Nesterov {m:g}": runner.Variant(
+            optimizer=functools.partial(SGD, sgd, momentum=m, nesterov=True)),
+        f"RMSprop {adam:g}": runner.Variant(optimizer=functools.partial(RMSprop, adam)),
+        f"Adam {adam:g}": runner.Variant(optimizer=functools.partial(Adam, adam)),
+        f"AdamW {adam:g}, decay {args.weight_decay:g}": runner.Variant(
+            optimizer=functools.partial(AdamW, adam, weight_decay=args.weight_decay)),
     }
 
 
-def main(argv=None):
-    args = runner.parse_args(build_parser(), argv)
-    check_args(args)
-    runner.setup(args)
-    train, validation, test, info = runner.load_data(args)
-    strategy = runner.strategy(args)
-    with strategy.scope():
-        model = models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    data.check_targets(model, train)  # before anything is written
-    initial_weights = model.get_weights()  # every optimizer starts here
-
-    run = runner.start_run(args)
-    table = results.Comparison(
+def comparison(args, info, argv, results):
+    """The table: one row per optimizer, and what the rows say about the claim."""
+    table = runner.Comparison(
         f"Optimizers on {info.name}: baseline CNN, {args.epochs} epochs, target val accuracy {args.target:g}",
         [("epochs_to_target", "epochs to target", "d"), ("seconds_to_target", "seconds to target", ".1f"),
          ("loss", "final train loss"), ("best_val_accuracy", "best val accuracy"),
          ("test_accuracy", "test accuracy")],
         claim=CLAIM, recipe="optimizers",
         shows="SGD, momentum, Nesterov, RMSprop, Adam, AdamW on one model: epochs to target, test accuracy",
-        command=results.command_line("optimizers", argv),
+        command=runner.command_line("optimizers", argv),
     )
-    histories = {}
-    choices = optimizers(args)
-    for index, (name, optimizer) in enumerate(choices.items()):
-        last = index == len(choices) - 1
-        train = runner.load_data(args)[0]  # a fresh pipeline: every optimizer sees the same batches
-        result = results.fit_variant(
-            model, train, validation, epochs=args.epochs, initial_weights=initial_weights,
-            optimizer=optimizer, loss="sparse_categorical_crossentropy", strategy=strategy,
-            callbacks=run.callbacks() if last else [], test=test, target=args.target, seed=args.seed,
-        )
+    for name, result in results.items():
         table.add(name, **result.metrics)
-        histories[name] = result.history
-
     plain, momentum, nesterov, rmsprop, adam, adamw = table.rows
     slow = args.epochs + 1  # "never reached" ranks after every epoch count
     epochs = {r["variant"]: r["epochs_to_target"] or slow for r in table.rows}
@@ -114,10 +102,36 @@ def main(argv=None):
         f"{'no later' if nesterov_faster else 'later'} than plain momentum; AdamW's test accuracy "
         f"{adamw['test_accuracy']:.4f} vs Adam's {adam['test_accuracy']:.4f}; best test accuracy: "
         f"{best['variant']} ({best['test_accuracy']:.4f})."))
+    return table
+
+
+def main(argv=None):
+    args = runner.parse_args(build_parser(), argv)
+    check_args(args)
+    runner.setup(args)
+
+    # Data
+    train, validation, test, info = runner.load_data(args)
+
+    # Model
+    build = functools.partial(make_model, info=info)
+    with runner.scope(args):
+        probe = build(args)
+        probe.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    data.check_targets(probe, train)  # before anything is written
+
+    # Train with and without: the same weights, the same batches, another optimizer
+    run = runner.start_run(args)  # the last variant (AdamW) is the run's: checkpointed, resumable
+    results = runner.train_variants(args, variants(args), build, run=run, target=args.target)
+
+    # Result
+    table = comparison(args, info, argv, results)
     table.write(run.directory)
-    results.plot_variants(histories, run.path("variants.png"), keys=("val_accuracy", "loss"), title=table.title)
+    histories = {name: result.history for name, result in results.items()}
+    runner.plot_variants(histories, run.path("variants.png"), keys=("val_accuracy", "loss"), title=table.title)
     table.print()
-    return run.finish(model, result.history, test, info, extra=table.to_dict())
+    last = results[list(results)[-1]]
+    return run.finish(last.model, last.history, test, info, extra=table.to_dict())
 
 
 if __name__ == "__main__":

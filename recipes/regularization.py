@@ -19,9 +19,11 @@ It writes the runner's files for the last variant, `comparison.md`, and `variant
 variant's diagnosis verdict) in metrics.json under `results`.
 """
 
-import kerasext  # noqa: F401  (first: starts TensorFlow without its C++ log lines)
+import functools
+
+from kerasext import runner  # first: starts TensorFlow without its C++ log lines
 import keras
-from kerasext import callbacks, data, models, results, runner
+from kerasext import data, models
 
 DEFAULTS = dict(epochs=60, batch_size=32, split=(0.15, 0.15, 0.7))  # a small training set
 LEARNING_RATE = 1e-3
@@ -31,7 +33,7 @@ CLAIM = "L1/L2, dropout, batch norm and early stopping reduce overfitting and th
 
 
 def build_parser():
-    parser = runner.make_parser("regularization", __doc__, **DEFAULTS)
+    parser = runner.make_parser("regularization", __doc__, kfold=True, **DEFAULTS)
     group = parser.add_argument_group("regularization")
     group.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="Adam's learning rate")
     group.add_argument("--width", type=runner.flags.positive_int, default=WIDTH, help="units per hidden layer")
@@ -52,44 +54,36 @@ def check_args(args):
         raise ValueError(f"`--dropout` must be in (0, 1). Received: {args.dropout}")
 
 
+def make_model(args, info, **options):
+    """An MLP; seeded, so every variant starts from the same weights whatever its regularization."""
+    return models.build_model("mlp", info.input_shape, info.num_classes, width=args.width, seed=args.seed,
+                              **options)
+
+
+def early_stopping(args):
+    return keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True)
+
+
 def variants(args):
-    """name -> (model options, optimizer factory, extra callbacks)."""
-    adam = lambda: keras.optimizers.Adam(args.learning_rate)  # noqa: E731
+    """name -> the variant: model options, the optimizer, early stopping."""
+    adam = functools.partial(keras.optimizers.Adam, args.learning_rate)
+    adamw = functools.partial(keras.optimizers.AdamW, args.learning_rate, weight_decay=args.weight_decay)
     return {
-        "none": ({}, adam, []),
-        f"L1 {args.l1:g}": ({"l1": args.l1}, adam, []),
-        f"L2 {args.l2:g}": ({"l2": args.l2}, adam, []),
-        f"AdamW decay {args.weight_decay:g}": (
-            {}, lambda: keras.optimizers.AdamW(args.learning_rate, weight_decay=args.weight_decay), []),
-        f"dropout {args.dropout:g}": ({"dropout": args.dropout}, adam, []),
-        "batch norm": ({"batch_norm": True}, adam, []),
-        f"early stopping ({args.patience})": ({}, adam, [keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=args.patience, restore_best_weights=True)]),
-        "dropout + L2 + early stopping": ({"dropout": args.dropout, "l2": args.l2}, adam, [
-            keras.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience,
-                                          restore_best_weights=True)]),
+        "none": runner.Variant(optimizer=adam),
+        f"L1 {args.l1:g}": runner.Variant(model={"l1": args.l1}, optimizer=adam),
+        f"L2 {args.l2:g}": runner.Variant(model={"l2": args.l2}, optimizer=adam),
+        f"AdamW decay {args.weight_decay:g}": runner.Variant(optimizer=adamw),
+        f"dropout {args.dropout:g}": runner.Variant(model={"dropout": args.dropout}, optimizer=adam),
+        "batch norm": runner.Variant(model={"batch_norm": True}, optimizer=adam),
+        f"early stopping ({args.patience})": runner.Variant(optimizer=adam, callbacks=(early_stopping(args),)),
+        "dropout + L2 + early stopping": runner.Variant(
+            model={"dropout": args.dropout, "l2": args.l2}, optimizer=adam, callbacks=(early_stopping(args),)),
     }
 
 
-def main(argv=None):
-    args = runner.parse_args(build_parser(), argv)
-    check_args(args)
-    runner.setup(args)
-    train, validation, test, info = runner.load_data(args)
-    clean_train = runner.load_data(args)[0]  # evaluated in inference mode: dropout off
-    strategy = runner.strategy(args)
-
-    def build(**options):  # same seed: every variant starts from the same weights
-        with strategy.scope():
-            return models.build_model("mlp", info.input_shape, info.num_classes, width=args.width,
-                                      seed=args.seed, **options)
-
-    probe = build()
-    probe.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    data.check_targets(probe, train)  # before anything is written
-
-    run = runner.start_run(args)
-    table = results.Comparison(
+def comparison(args, info, argv, results):
+    """The table: one row per variant with its diagnosis, and what the rows say about the claim."""
+    table = runner.Comparison(
         f"Regularization on {info.name}: {info.split_sizes['train']} training examples, "
         f"MLP {args.width}x2, {args.epochs} epochs",
         [("test_accuracy", "test accuracy"), ("train_eval_accuracy", "train accuracy (no dropout)"),
@@ -98,24 +92,10 @@ def main(argv=None):
         claim=CLAIM, recipe="regularization",
         shows="L1, L2, AdamW, dropout, batch norm, early stopping on a small training set: "
         "test accuracy, gap and the diagnosis verdict",
-        command=results.command_line("regularization", argv),
+        command=runner.command_line("regularization", argv),
     )
-    histories = {}
-    choices = variants(args)
-    for index, (name, (options, optimizer, extra)) in enumerate(choices.items()):
-        model = build(**options)
-        train = runner.load_data(args)[0]  # a fresh pipeline: every variant sees the same batches
-        diagnosis = callbacks.LearningCurveDiagnosis(verbose=False)
-        last = index == len(choices) - 1
-        result = results.fit_variant(
-            model, train, validation, epochs=args.epochs, optimizer=optimizer, strategy=strategy,
-            loss="sparse_categorical_crossentropy", test=test, train_eval=clean_train, seed=args.seed,
-            callbacks=[diagnosis, *extra, *(run.callbacks() if last else [])],
-        )
-        verdict = diagnosis.verdict or {}
-        table.add(name, verdict=verdict.get("verdict"), reason=verdict.get("reason"), **result.metrics)
-        histories[name] = result.history
-
+    for name, result in results.items():
+        table.add(name, **result.metrics)
     none = table.rows[0]
     better = [r["variant"] for r in table.rows[1:] if r["test_accuracy"] > none["test_accuracy"]]
     worse = [r["variant"] for r in table.rows[1:] if r["test_accuracy"] < none["test_accuracy"]]
@@ -127,11 +107,38 @@ def main(argv=None):
         f"{none['test_accuracy']:.4f} ({', '.join(better) or 'none'}); "
         f"{', '.join(worse) or 'none'} did worse; the best is {best['variant']} at "
         f"{best['test_accuracy']:.4f}."))
+    return table
+
+
+def main(argv=None):
+    args = runner.parse_args(build_parser(), argv)
+    check_args(args)
+    runner.setup(args)
+
+    # Data: a deliberately small training split
+    train, validation, test, info = runner.load_data(args)
+
+    # Model
+    build = functools.partial(make_model, info=info)
+    with runner.scope(args):
+        probe = build(args)
+        probe.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    data.check_targets(probe, train)  # before anything is written
+
+    # Train with and without: the same weights and batches; the clean training split evaluated
+    # in inference mode (dropout off) and each learning curve diagnosed
+    run = runner.start_run(args)  # the last variant is the run's: checkpointed, resumable
+    results = runner.train_variants(args, variants(args), build, run=run, train_eval=True, diagnose=True)
+
+    # Result
+    table = comparison(args, info, argv, results)
     table.write(run.directory)
-    results.plot_variants(histories, run.path("variants.png"), keys=("val_loss", "loss", "val_accuracy"),
-                          title=table.title)
+    histories = {name: result.history for name, result in results.items()}
+    runner.plot_variants(histories, run.path("variants.png"), keys=("val_loss", "loss", "val_accuracy"),
+                         title=table.title)
     table.print()
-    return run.finish(model, result.history, test, info, extra=table.to_dict(), callbacks=[diagnosis])
+    last = results[list(results)[-1]]
+    return run.finish(last.model, last.history, test, info, extra=table.to_dict(), callbacks=last.callbacks)
 
 
 if __name__ == "__main__":

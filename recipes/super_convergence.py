@@ -19,11 +19,13 @@ It writes the runner's files for the one-cycle variant, `lr_finder.png` (the ran
 the table and the finder's suggestions in metrics.json under `results`.
 """
 
+import functools
 import math
 
+from kerasext import runner  # first: starts TensorFlow without its C++ log lines
 import kerasext
 import keras
-from kerasext import callbacks, data, models, results, runner, schedules
+from kerasext import callbacks, data, models, schedules
 
 DEFAULTS = dict(epochs=12, batch_size=64)
 TARGET = 0.97
@@ -35,7 +37,7 @@ CLAIM = "an LR range test finds the range; the one-cycle policy achieves super-c
 
 
 def build_parser():
-    parser = runner.make_parser("super_convergence", __doc__, **DEFAULTS)
+    parser = runner.make_parser("super_convergence", __doc__, kfold=True, **DEFAULTS)
     group = parser.add_argument_group("schedules")
     group.add_argument("--target", type=float, default=TARGET, help="validation accuracy to reach")
     group.add_argument("--lr-suggestion", default="valley", choices=SUGGESTIONS,
@@ -59,39 +61,34 @@ def check_args(args):
         raise ValueError(f"`--finder-steps` must be >= 2. Received: {args.finder_steps}")
 
 
-def main(argv=None):
-    args = runner.parse_args(build_parser(), argv)
-    check_args(args)
-    runner.setup(args)
-    train, validation, test, info = runner.load_data(args)
-    steps_per_epoch = math.ceil(info.split_sizes["train"] / args.batch_size)
+def make_model(args, info):
+    """The baseline CNN; seeded, so every schedule starts from the same weights."""
+    return models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed)
+
+
+def variants(args, lr, steps_per_epoch):
+    """name -> the variant: SGD + momentum with a fixed rate, cosine annealing or one-cycle, at
+    Keras' default rate, the finder's suggestion `lr` and `--high-lr-factor` times it."""
     total_steps = args.epochs * steps_per_epoch
-    strategy = runner.strategy(args)
-    with strategy.scope():
-        model = models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed)
-        model.compile(optimizer=keras.optimizers.SGD(KERAS_DEFAULT_LR, momentum=args.momentum),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    data.check_targets(model, train)  # before anything is written
-    initial_weights = model.get_weights()
+    def sgd(rate):  # made afresh inside the run's scope, per variant
+        return functools.partial(keras.optimizers.SGD, rate, momentum=args.momentum)
 
-    run = runner.start_run(args)
-    finder = kerasext.find_lr(model, train.repeat(), start_lr=1e-5, end_lr=10.0,
-                              steps=args.finder_steps, plot_path=run.path("lr_finder.png"))
-    lr = finder.suggestions.get(args.lr_suggestion) or KERAS_DEFAULT_LR
-    print(f"LR finder suggestions: {finder.suggestions}; using {args.lr_suggestion} = {lr:.4g}")
-
-    sgd = lambda rate: (lambda: keras.optimizers.SGD(rate, momentum=args.momentum))  # noqa: E731
     high = lr * args.high_lr_factor  # super-convergence is about large peak rates
-    variants = {f"fixed {KERAS_DEFAULT_LR:g} (Keras default)": (sgd(KERAS_DEFAULT_LR), [])}
+    choices = {f"fixed {KERAS_DEFAULT_LR:g} (Keras default)": runner.Variant(optimizer=sgd(KERAS_DEFAULT_LR))}
     for peak in (lr, high):
-        variants[f"fixed {peak:.3g}"] = (sgd(peak), [])
+        choices[f"fixed {peak:.3g}"] = runner.Variant(optimizer=sgd(peak))
     for peak in (lr, high):
-        variants[f"cosine, peak {peak:.3g}"] = (sgd(schedules.WarmupCosine(
-            peak, total_steps, warmup_steps=min(steps_per_epoch, total_steps - 1))), [])
+        cosine = schedules.WarmupCosine(peak, total_steps, warmup_steps=min(steps_per_epoch, total_steps - 1))
+        choices[f"cosine, peak {peak:.3g}"] = runner.Variant(optimizer=sgd(cosine))
     for peak in (lr, high):
-        variants[f"one-cycle, peak {peak:.3g}"] = (
-            sgd(peak), [callbacks.OneCycle(max_lr=peak, steps_per_epoch=steps_per_epoch)])
-    table = results.Comparison(
+        choices[f"one-cycle, peak {peak:.3g}"] = runner.Variant(
+            optimizer=sgd(peak), callbacks=(callbacks.OneCycle(max_lr=peak, steps_per_epoch=steps_per_epoch),))
+    return choices
+
+
+def comparison(args, info, argv, results, finder):
+    """The table: epochs and seconds to the target per schedule, and what they say about the claim."""
+    table = runner.Comparison(
         f"Schedules on {info.name}: SGD momentum {args.momentum:g}, {args.epochs} epochs, "
         f"target val accuracy {args.target:g}",
         [("epochs_to_target", "epochs to target", "d"), ("seconds_to_target", "seconds to target", ".1f"),
@@ -99,42 +96,70 @@ def main(argv=None):
          ("seconds", "seconds", ".1f")],
         claim=CLAIM, recipe="super_convergence",
         shows="LR range test, then one-cycle vs fixed LR vs cosine: epochs and seconds to a target",
-        command=results.command_line("super_convergence", argv),
+        command=runner.command_line("super_convergence", argv),
     )
-    histories = {}
-    for index, (name, (optimizer, extra)) in enumerate(variants.items()):
-        last = index == len(variants) - 1  # one-cycle: its model and curves go into the run folder
-        train = runner.load_data(args)[0]  # a fresh pipeline: every variant sees the same batches
-        result = results.fit_variant(
-            model, train, validation, epochs=args.epochs, initial_weights=initial_weights,
-            optimizer=optimizer, loss="sparse_categorical_crossentropy", strategy=strategy,
-            callbacks=[*extra, *(run.callbacks() if last else [])], test=test, target=args.target,
-            seed=args.seed,
-        )
+    for name, result in results.items():
         table.add(name, **result.metrics)
-        histories[name] = result.history
-
     slow = args.epochs + 1  # "never reached" ranks after every epoch count
-    speed = lambda rows: min((r["epochs_to_target"] or slow for r in rows), default=slow)  # noqa: E731
+
+    def speed(rows):
+        return min((r["epochs_to_target"] or slow for r in rows), default=slow)
+
+    def when(epochs):
+        return "never" if epochs == slow else f"in {epochs} epochs"
+
     cycles = [r for r in table.rows if r["variant"].startswith("one-cycle")]
     others = [r for r in table.rows if not r["variant"].startswith("one-cycle")]
     reached = [r for r in table.rows if r["epochs_to_target"] is not None]
     fastest = min(reached, key=lambda r: r["epochs_to_target"]) if reached else None
-    name = lambda epochs: "never" if epochs == slow else f"in {epochs} epochs"  # noqa: E731
     table.note(f"LR finder ({finder.steps_requested} steps, {'diverged' if finder.diverged else 'no divergence'}): "
                + ", ".join(f"{k} {v:.3g}" for k, v in finder.suggestions.items() if v)
                + f"; the schedules use the {args.lr_suggestion} suggestion and {args.high_lr_factor:g}x it.")
     table.check_claim(speed(cycles) < speed(others), (
-        f"the best one-cycle run reached {args.target:g} {name(speed(cycles))}, the best other "
-        f"schedule {name(speed(others))}; the fastest was "
+        f"the best one-cycle run reached {args.target:g} {when(speed(cycles))}, the best other "
+        f"schedule {when(speed(others))}; the fastest was "
         f"{fastest['variant'] if fastest else 'none'}; best test accuracy: "
         f"{table.best('test_accuracy')['variant']}."))
+    return table
+
+
+def main(argv=None):
+    args = runner.parse_args(build_parser(), argv)
+    check_args(args)
+    runner.setup(args)
+
+    # Data
+    train, validation, test, info = runner.load_data(args)
+    steps_per_epoch = math.ceil(info.split_sizes["train"] / args.batch_size)
+
+    # Model, and the LR range test on it
+    build = functools.partial(make_model, info=info)
+    with runner.scope(args):
+        model = build(args)
+        model.compile(optimizer=keras.optimizers.SGD(KERAS_DEFAULT_LR, momentum=args.momentum),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    data.check_targets(model, train)  # before anything is written
+    run = runner.start_run(args)
+    finder = kerasext.find_lr(model, train.repeat(), start_lr=1e-5, end_lr=10.0,
+                              steps=args.finder_steps, plot_path=run.path("lr_finder.png"))
+    lr = finder.suggestions.get(args.lr_suggestion) or KERAS_DEFAULT_LR
+    print(f"LR finder suggestions: {finder.suggestions}; using {args.lr_suggestion} = {lr:.4g}")
+
+    # Train with and without: fixed, cosine and one-cycle rates from the same weights and batches
+    # (the last, one-cycle at the high peak, is the run's: checkpointed, resumable)
+    results = runner.train_variants(args, variants(args, lr, steps_per_epoch), build, run=run,
+                                    target=args.target)
+
+    # Result
+    table = comparison(args, info, argv, results, finder)
     table.write(run.directory)
-    results.plot_variants(histories, run.path("variants.png"), keys=("val_accuracy", "loss"), title=table.title)
+    histories = {name: result.history for name, result in results.items()}
+    runner.plot_variants(histories, run.path("variants.png"), keys=("val_accuracy", "loss"), title=table.title)
     table.print()
+    last = results[list(results)[-1]]
     extra = {**table.to_dict(), "lr_finder": {"suggestions": finder.suggestions, "used": lr,
                                               "diverged": finder.diverged}}
-    return run.finish(model, result.history, test, info, extra=extra)
+    return run.finish(last.model, last.history, test, info, extra=extra)
 
 
 if __name__ == "__main__":

@@ -23,18 +23,19 @@ each trial's run(s). The same command resumes an interrupted sweep in the same f
 
 import argparse
 import contextlib
-import importlib.util
+import importlib
 import json
 import os
+import pkgutil
 import shutil
 import sys
 import time
 
 RECIPES = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(RECIPES))  # kerasext, when run from a clone without installing
+sys.path.insert(0, os.path.dirname(RECIPES))  # kerasext and recipes, when run from a clone without installing
 
-import kerasext  # noqa: E402,F401  (first: starts TensorFlow without its C++ log lines)
-from kerasext import runner, tuning  # noqa: E402
+from kerasext import runner  # noqa: E402  (first: starts TensorFlow without its C++ log lines)
+from kerasext import tuning  # noqa: E402
 from kerasext.runner.flags import ArgumentParser, nonnegative_int, positive_int  # noqa: E402
 from kerasext.tuning import distributed  # noqa: E402
 
@@ -79,15 +80,12 @@ def build_parser():
 
 
 def load_recipe(name):
-    """Imports recipes/<name>.py, or raises `ValueError` naming the recipes that can be swept."""
-    path = os.path.join(RECIPES, f"{name}.py")
-    if name == "sweep" or os.sep in name or not os.path.isfile(path):
-        known = sorted(f[:-3] for f in os.listdir(RECIPES) if f.endswith(".py") and f != "sweep.py")
+    """The module `recipes.<name>`, or a `ValueError` naming the recipes that can be swept."""
+    known = sorted(m.name for m in pkgutil.iter_modules([RECIPES])
+                   if not m.name.startswith("_") and m.name != "sweep")
+    if name not in known:
         raise ValueError(f"`--recipe` must be one of {', '.join(known)}. Received: {name!r}")
-    spec = importlib.util.spec_from_file_location(f"recipe_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"recipes.{name}")
 
 
 def main(argv=None):
@@ -95,7 +93,7 @@ def main(argv=None):
     args, recipe_flags = parser.parse_known_args(argv)
     role = distributed.role()  # chief / worker when started by Keras Tuner's variables
     recipe = load_recipe(args.recipe)
-    space = tuning.read_space(args.space) if args.space else tuning.default_space(args.recipe)
+    space = tuning.read_space(args.space) if args.space else tuning.default_space(recipe)
     if args.tuner == "hyperband" and "epochs" in space:
         raise ValueError("`--space` cannot search epochs with --tuner hyperband: Hyperband sets them")
     fixed = list(recipe_flags) + (["--epochs", str(args.epochs)] if args.epochs else []) + ["--seed", str(args.seed)]

@@ -24,23 +24,34 @@ learning-curve verdict, curves.png, logs/) and prints the test accuracy and the 
 """
 
 import argparse
+import functools
 import math
 
-import kerasext  # noqa: F401  (first: starts TensorFlow without its C++ log lines)
+from kerasext import runner  # first: starts TensorFlow without its C++ log lines
 import keras
-from kerasext import callbacks, data, layers, losses, models, results, runner, schedules
+from kerasext import callbacks, data, losses, models, schedules
 
 DEFAULTS = dict(epochs=20, batch_size=64)
 AUGMENTS = ("flip", "rotate", "translate", "cutout", "mixup", "cutmix", "mixup_cutmix")
+MIXERS = ("mixup", "cutmix", "mixup_cutmix")  # soft labels: every split then gets one-hot ones
 LOSSES = ("crossentropy", "focal", "label_smoothing")
 OPTIMIZERS = ("sgd", "nesterov", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "onecycle", "cosine", "step", "cyclical")
 # Learning rate when --learning-rate is not given: adaptive optimizers, then SGD.
 DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "sgd": 0.05, "nesterov": 0.05}
+# What `python recipes/sweep.py` (and `python -m cloud.submit_sweep`) searches by default.
+SEARCH_SPACE = {
+    "learning-rate": {"double": [1e-4, 1e-2], "scale": "log"},
+    "weight-decay": {"double": [1e-6, 1e-3], "scale": "log"},
+    "dropout": {"double": [0.0, 0.5]},
+    "optimizer": {"categorical": ["adam", "adamw", "rmsprop"]},
+    "schedule": {"categorical": ["constant", "cosine", "onecycle"]},
+    "batch-size": {"discrete": [32, 64, 128]},
+}
 
 
 def build_parser():
-    parser = runner.make_parser("train", __doc__, **DEFAULTS)
+    parser = runner.make_parser("train", __doc__, kfold=True, **DEFAULTS)
     model = parser.add_argument_group("model")
     model.add_argument("--model", default="cnn",
                        help="cnn, mlp, resnet, fastnet, or a keras.applications name (MobileNetV3Small, ...)")
@@ -114,22 +125,24 @@ def parse_augment(text):
     return names
 
 
-def make_augmentations(names, args, num_classes):
-    """Keras' own flip / rotation / translation layers and kerasext's Cutout and label mixers."""
-    seed = args.seed
-    factories = {
-        "flip": lambda: keras.layers.RandomFlip("horizontal", seed=seed),
-        "rotate": lambda: keras.layers.RandomRotation(args.rotate_factor, seed=seed),
-        "translate": lambda: keras.layers.RandomTranslation(
-            args.translate_factor, args.translate_factor, seed=seed),
-        "cutout": lambda: layers.Cutout(args.cutout_size, seed=seed),
-        "mixup": lambda: layers.Mixup(args.mixup_alpha, num_classes=num_classes, seed=seed),
-        "cutmix": lambda: layers.CutMix(args.cutmix_alpha, num_classes=num_classes, seed=seed),
-        "mixup_cutmix": lambda: layers.MixupCutMix(
-            args.mixup_alpha, args.cutmix_alpha, switch_prob=args.switch_prob,
-            num_classes=num_classes, seed=seed),
-    }
-    return [factories[name]() for name in names]
+def augment_options(args, num_classes):
+    """The options of `kerasext.layers.get_augmentation`: Keras' own flip / rotation / translation
+    layers and kerasext's Cutout and label mixers."""
+    return dict(num_classes=num_classes, rotate_factor=args.rotate_factor, translate_factor=args.translate_factor,
+                cutout_size=args.cutout_size, mixup_alpha=args.mixup_alpha, cutmix_alpha=args.cutmix_alpha,
+                switch_prob=args.switch_prob)
+
+
+def load_data(args, augment=None):
+    """The runner's splits; with a label mixer, validation and test get one-hot labels like the mixed ones."""
+    train, validation, test, info = runner.load_data(args, augment=augment)
+    if mixes(args):
+        validation, test = runner.one_hot(validation, info.num_classes), runner.one_hot(test, info.num_classes)
+    return train, validation, test, info
+
+
+def mixes(args):
+    return any(name in MIXERS for name in parse_augment(args.augment))
 
 
 def make_loss(args, one_hot):
@@ -176,51 +189,49 @@ def make_callbacks(args, steps_per_epoch):
     return extra
 
 
-def one_hot(dataset, num_classes):
-    return dataset.map(lambda x, y: (x, keras.ops.one_hot(y, num_classes)))
+def make_model(args, info):
+    return models.build_model(
+        args.model, info.input_shape, info.num_classes, width=args.width, depth=args.depth,
+        activation=args.activation, dropout=args.dropout, batch_norm=args.batch_norm,
+        l1=args.l1, l2=args.l2, seed=args.seed, weights=None if args.weights == "none" else args.weights,
+    )
 
 
 def main(argv=None):
     args = runner.parse_args(build_parser(), argv)
     names = check_args(args)
     runner.setup(args)
-    num_classes = None
-    if any(n in ("mixup", "cutmix", "mixup_cutmix") for n in names):
-        num_classes = runner.load_data(args)[3].num_classes  # the label mixers need the class count
-    augment = make_augmentations(names, args, num_classes)
-    train, validation, test, info = runner.load_data(args, augment=augment)
-    mixes = any(getattr(a, "mixes_labels", False) for a in augment)
-    if mixes:  # mixed labels are soft (batch, classes): give every split the same form
-        validation, test = one_hot(validation, info.num_classes), one_hot(test, info.num_classes)
+
+    # Data
+    train, validation, test, info = load_data(args)
     steps_per_epoch = math.ceil(info.split_sizes["train"] / args.batch_size)
 
+    # Model
+    build = functools.partial(make_model, info=info)
+    loss = make_loss(args, mixes(args))
     with runner.scope(args):  # the distribution strategy's scope, plus --remat
-        model = models.build_model(
-            args.model, info.input_shape, info.num_classes, width=args.width, depth=args.depth,
-            activation=args.activation, dropout=args.dropout, batch_norm=args.batch_norm,
-            l1=args.l1, l2=args.l2, seed=args.seed,
-            weights=None if args.weights == "none" else args.weights,
-        )
-        model.compile(optimizer=make_optimizer(args, steps_per_epoch),
-                      loss=make_loss(args, mixes), metrics=["accuracy"])
-    data.check_targets(model, train)  # before anything is written
+        probe = build(args)
+        probe.compile(optimizer="adam", loss=loss)
+    data.check_targets(probe, test)  # before anything is written
 
+    # Train: the run checkpoints every --checkpoint-every steps with the callbacks' state;
+    # after a kill the same command resumes at the batch it had reached.
     run = runner.start_run(args)  # or resume the unfinished run in --model-dir
-    fit_callbacks = make_callbacks(args, steps_per_epoch)
-    # The run's callbacks checkpoint every --checkpoint-every steps, with these callbacks'
-    # state; after a kill the same command resumes at the batch it had reached.
-    callbacks = fit_callbacks + run.callbacks(train, track=fit_callbacks)
-    history = run.fit(model, train, epochs=args.epochs, callbacks=callbacks,
-                      validation_data=validation)
-    summary = results.summarize_history(history)
+    variant = runner.Variant(
+        optimizer=functools.partial(make_optimizer, args, steps_per_epoch), loss=loss, augment=tuple(names),
+        callbacks=tuple(make_callbacks(args, steps_per_epoch)))
+    result = runner.train_variants(args, {"train": variant}, build, data=load_data, run=run, test=False,
+                                   augment_options=augment_options(args, info.num_classes))["train"]
+
+    # Result
+    summary = runner.summarize_history(result.history)
     extra = {
         "shows": "any data set, model, augmentation, loss, optimizer and schedule from flags or a config",
-        "command": results.command_line("train", argv),
+        "command": runner.command_line("train", argv),
         "train": summary,
         "early_stopped": summary["epochs"] < args.epochs,
     }
-    metrics = run.finish(model, history, test, info, extra=extra, callbacks=fit_callbacks)
-    return metrics
+    return run.finish(result.model, result.history, test, info, extra=extra, callbacks=result.callbacks)
 
 
 if __name__ == "__main__":

@@ -24,11 +24,15 @@ It writes the runner's files for the last fine-tuned model, `backbone.weights.h5
 pretrains), and `comparison.md` (test accuracy per method and label budget).
 """
 
+import functools
+import math
+
 import numpy as np
 
-import kerasext  # noqa: F401  (first: starts TensorFlow without its C++ log lines)
+from kerasext import runner  # first: starts TensorFlow without its C++ log lines
 import keras
-from kerasext import data, models, results, runner, schedules
+from kerasext import data, models, schedules
+from recipes import _data
 
 DEFAULTS = dict(epochs=15, batch_size=32)
 SOURCE, TARGET, LABELS = "0,1,2,3,4", "5,6,7,8,9", "10,50,0"
@@ -55,6 +59,13 @@ def build_parser():
     return parser
 
 
+def check_args(args):
+    for flag in ("head_lr", "fine_tune_lr"):
+        if not getattr(args, flag) > 0:
+            raise ValueError(f"`--{flag.replace('_', '-')}` must be > 0. Received: {getattr(args, flag)}")
+    return ints(args.labels_per_class, "labels-per-class")
+
+
 def ints(text, flag):
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
@@ -65,25 +76,26 @@ def ints(text, flag):
     return values
 
 
+# Data
+
+
 def split_by_class(args):
     """Source and target arrays from the runner's own stratified split, labels renumbered."""
-    arrays = data.load_arrays(args.dataset, data_dir=args.data_dir, image_size=args.image_size,
-                              channels=args.channels)
-    splits = data.stratified_split(arrays.y, args.split, args.seed)  # as runner.load_data splits
+    splits, class_names = _data.split_arrays(args)
     source, target = ints(args.source_classes, "source-classes"), ints(args.target_classes, "target-classes")
-    classes = len(arrays.class_names)
+    classes = len(class_names)
     if set(source) & set(target) or max(source + target) >= classes:
         raise ValueError(f"`--source-classes` and `--target-classes` must be disjoint classes in [0, {classes}). "
                          f"Received: {args.source_classes} and {args.target_classes}")
 
-    def subset(classes_, idx):
-        idx = idx[np.isin(arrays.y[idx], classes_)]
-        return arrays.x[idx], np.searchsorted(np.array(classes_), arrays.y[idx])  # classes_ sorted below
+    def subset(kept, x, y):
+        keep = np.isin(y, kept)
+        return x[keep], np.searchsorted(np.array(kept), y[keep])  # `kept` sorted below
 
     source, target = sorted(source), sorted(target)
-    return ({name: subset(source, idx) for name, idx in zip(("train", "val", "test"), splits)},
-            {name: subset(target, idx) for name, idx in zip(("train", "val", "test"), splits)},
-            arrays.x.shape[1:], len(source), len(target))
+    return ({name: subset(source, *xy) for name, xy in splits.items()},
+            {name: subset(target, *xy) for name, xy in splits.items()},
+            splits["train"][0].shape[1:], len(source), len(target))
 
 
 def few_labels(x, y, per_class, seed):
@@ -94,123 +106,122 @@ def few_labels(x, y, per_class, seed):
     return x[np.sort(keep)], y[np.sort(keep)]
 
 
+def task_data(args, augment=None, *, task, budget=0):
+    """A task's pipelines, its training split cut to `budget` labels per class (0: all)."""
+    def dataset(x, y, shuffle=False):
+        return data.make_dataset(x, y, args.batch_size, shuffle=shuffle, seed=args.seed)
+
+    train = few_labels(*task["train"], budget, args.seed)
+    return dataset(*train, True), dataset(*task["validation"]), dataset(*task["test"]), None
+
+
+# Model
+
+
 def make_backbone(args, input_shape, weights=None):
-    """Images -> a feature vector: the kerasext CNN's body, or a keras.applications base."""
-    if args.base == "cnn":
-        if args.weights == "imagenet":
-            raise ValueError("`--weights imagenet` needs a keras.applications `--base` (e.g. "
-                             "MobileNetV3Small); the cnn backbone has no ImageNet weights. Received: --base cnn")
-        model = models.build_model("cnn", input_shape, 2, batch_norm=True, seed=args.seed)
-        return keras.Model(model.input, model.layers[-3].output, name="backbone")  # before the head
-    if not hasattr(keras.applications, args.base):
+    """Images -> a feature vector: the kerasext CNN's body, or a keras.applications base
+    (`kerasext.models.build_model` either way, without its head)."""
+    if args.base == "cnn" and args.weights == "imagenet":
+        raise ValueError("`--weights imagenet` needs a keras.applications `--base` (e.g. "
+                         "MobileNetV3Small); the cnn backbone has no ImageNet weights. Received: --base cnn")
+    if args.base != "cnn" and not hasattr(keras.applications, args.base):
         raise ValueError(f"`--base` must be cnn or a keras.applications name. Received: {args.base}")
-    inputs = keras.Input(input_shape)
-    if input_shape[-1] != 3 or min(input_shape[:2]) < 32:
-        raise ValueError(f"--base {args.base} needs RGB images of at least 32x32: add --image-size 32 "
-                         f"--channels 3. Received: input shape {tuple(input_shape)}")
     try:
-        base = getattr(keras.applications, args.base)(include_top=False, weights=weights,
-                                                      input_shape=tuple(input_shape), pooling="avg")
+        model = models.build_model(args.base, input_shape, 2, batch_norm=True, weights=weights, seed=args.seed)
     except Exception as error:  # noqa: BLE001 - offline: URL, socket or SSL errors of many kinds
-        if weights != "imagenet":
+        if weights != "imagenet" or isinstance(error, ValueError):
             raise
         raise ValueError(f"ImageNet weights for {args.base} cannot be downloaded here "
                          f"({type(error).__name__}: no network?); pass --weights PATH to a weights file, "
                          "or --weights pretrain to pretrain on the source classes.") from None
-    return keras.Model(inputs, base(inputs * 255.0), name="backbone")  # applications take [0, 255]
+    return keras.Model(model.input, model.layers[-2].input, name="backbone")  # the features before the head
 
 
-def classifier(backbone, num_classes, inference_bn):
-    inputs = keras.Input(backbone.input.shape[1:])
-    features = backbone(inputs, training=False) if inference_bn else backbone(inputs)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", dtype="float32")(features)
-    return keras.Model(inputs, outputs)
+def make_classifier(args, input_shape, num_classes, backbone_weights=None, frozen=False):
+    """A backbone (from `backbone_weights`, else freshly initialized) and a new seeded softmax head.
+
+    `frozen`: feature extraction, the backbone not trained and its BatchNorm in inference mode.
+    """
+    backbone = make_backbone(args, input_shape)
+    if backbone_weights is not None:
+        backbone.set_weights(backbone_weights)
+    backbone.trainable = not frozen
+    inputs = keras.Input(input_shape)
+    features = backbone(inputs, training=False) if frozen else backbone(inputs)
+    head = keras.layers.Dense(num_classes, activation="softmax", dtype="float32",
+                              kernel_initializer=keras.initializers.GlorotUniform(seed=args.seed))
+    return keras.Model(inputs, head(features))
 
 
-def fit(model, train, val, test, epochs, optimizer, strategy, args, callbacks=()):
-    return results.fit_variant(model, train, val, epochs=epochs, optimizer=optimizer, strategy=strategy,
-                               loss="sparse_categorical_crossentropy", test=test, seed=args.seed,
-                               callbacks=callbacks)
+def unfreeze_top(backbone, layers):
+    """Phase 2 of fine-tuning: the top `layers` of the backbone trainable, BatchNorm layers not."""
+    backbone.trainable = True
+    for layer in backbone.layers[:-layers]:
+        layer.trainable = False
+    for layer in backbone.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
 
 
-def main(argv=None):
-    args = runner.parse_args(build_parser(), argv)
-    for flag in ("head_lr", "fine_tune_lr"):
-        if not getattr(args, flag) > 0:
-            raise ValueError(f"`--{flag.replace('_', '-')}` must be > 0. Received: {getattr(args, flag)}")
-    budgets = ints(args.labels_per_class, "labels-per-class")
-    runner.setup(args)
-    source, target, input_shape, n_source, n_target = split_by_class(args)
-    ds = lambda x, y, shuffle=False: data.make_dataset(x, y, args.batch_size, shuffle=shuffle, seed=args.seed)  # noqa: E731
-    strategy = runner.strategy(args)
-    preset = None if args.weights in ("pretrain", "none") or args.weights.endswith(".h5") else args.weights
-    with strategy.scope():
-        backbone = make_backbone(args, input_shape, weights=preset)  # fails here, before any file, offline
-        if args.weights.endswith(".h5"):
-            backbone.load_weights(args.weights)
-        source_model = classifier(backbone, n_source, inference_bn=False)
-        source_model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    data.check_targets(source_model, source["train"][1])  # before anything is written
+# Train with and without
 
-    run = runner.start_run(args)
-    lr = lambda rate: (lambda: keras.optimizers.Adam(rate))  # noqa: E731
-    source_note = None
-    if args.weights == "pretrain" or args.mode == "pretrain":
-        pre = fit(source_model, ds(*source["train"], True), ds(*source["val"]), ds(*source["test"]),
-                  args.pretrain_epochs, lr(LEARNING_RATE), strategy, args,
-                  callbacks=run.callbacks() if args.mode == "pretrain" else ())
-        backbone.save_weights(run.path("backbone.weights.h5"))
-        source_note = (f"Backbone pretrained on classes {args.source_classes} ({len(source['train'][1])} examples, "
-                       f"{args.pretrain_epochs} epochs): source test accuracy {pre.metrics['test_accuracy']:.4f}; "
-                       f"saved as backbone.weights.h5.")
-        print(source_note)
-        if args.mode == "pretrain":
-            return run.finish(source_model, pre.history, ds(*source["test"]), None, extra={
-                "shows": "pretraining a backbone on the source classes", "source_test_accuracy":
-                pre.metrics["test_accuracy"], "command": results.command_line("transfer_learning", argv)})
-    pretrained = backbone.get_weights()
 
+def adam(rate):
+    return functools.partial(keras.optimizers.Adam, rate)
+
+
+def variants(args, task, budget, pretrained):
+    """name -> the variant for one label budget: from scratch, feature extraction, and phase 1
+    of fine-tuning (the frozen half; phase 2 continues its model)."""
+    data_ = functools.partial(task_data, task=task, budget=budget)
+    transfer = {"backbone_weights": pretrained, "frozen": True}
+    return {
+        "from scratch": runner.Variant(optimizer=adam(LEARNING_RATE), data=data_),
+        "feature extraction": runner.Variant(model=transfer, optimizer=adam(args.head_lr), data=data_),
+        "fine-tuning, phase 1": runner.Variant(model=transfer, optimizer=adam(args.head_lr), data=data_,
+                                               epochs=max(1, args.epochs // 2)),
+    }
+
+
+def pretrain(args, run, source, input_shape, n_source, start):
+    """The backbone trained with a head on the source task; saved as backbone.weights.h5."""
+    pretraining = {"pretrain": runner.Variant(optimizer=adam(LEARNING_RATE), epochs=args.pretrain_epochs,
+                                              data=functools.partial(task_data, task=source))}
+    build = functools.partial(make_classifier, input_shape=input_shape, num_classes=n_source,
+                              backbone_weights=start)
+    pre = runner.train_variants(args, pretraining, build, run=run if args.mode == "pretrain" else None)["pretrain"]
+    pre.model.get_layer("backbone").save_weights(run.path("backbone.weights.h5"))
+    return pre
+
+
+def fine_tune(args, model, task, budget, run):
+    """Phase 2: the top backbone layers unfrozen, the rest of the epochs at a cosine learning rate."""
+    half = max(1, args.epochs // 2)
+    unfreeze_top(model.get_layer("backbone"), args.fine_tune_layers)
+    train, validation, test, _ = task_data(args, task=task, budget=budget)
+    steps = (args.epochs - half) * math.ceil(len(few_labels(*task["train"], budget, args.seed)[1]) / args.batch_size)
+    cosine = functools.partial(keras.optimizers.Adam, schedules.WarmupCosine(args.fine_tune_lr, max(steps, 1)))
+    variant = runner.Variant(optimizer=cosine, epochs=args.epochs - half)
+    return runner.train_variant(args, model, variant, train=train, validation=validation, test=test, run=run)
+
+
+# Result
+
+
+def comparison(args, argv, scores, budgets, target, n_target, source_note):
+    """The table: test accuracy per method and label budget, and what it says about the claim."""
+    half = max(1, args.epochs // 2)
     columns = [(f"acc_{b}", f"{b} labels/class" if b else f"all labels ({len(target['train'][1]) // n_target}/class)")
                for b in budgets]
-    table = results.Comparison(
+    table = runner.Comparison(
         f"Transfer from classes {args.source_classes} to {args.target_classes} ({args.base} backbone, "
-        f"weights: {args.weights if not args.weights.endswith('.h5') else 'file'}), {args.epochs} epochs each: test accuracy",
+        f"weights: {args.weights if not args.weights.endswith('.h5') else 'file'}), {args.epochs} epochs each: "
+        "test accuracy",
         columns, claim=CLAIM, recipe="transfer_learning",
         shows="from scratch vs feature extraction vs fine-tuning, with 10 / 50 / all labels per class",
-        command=results.command_line("transfer_learning", argv))
-    half = max(1, args.epochs // 2)
-    scores = {"from scratch": {}, "feature extraction": {}, "fine-tuning": {}}
-    for index, budget in enumerate(budgets):
-        train = lambda: ds(*few_labels(*target["train"], budget, args.seed), True)  # noqa: E731
-        val, test = ds(*target["val"]), ds(*target["test"])
-        with strategy.scope():  # from scratch: the same architecture, freshly initialized, all trainable
-            scratch = classifier(make_backbone(args, input_shape), n_target, inference_bn=False)
-        scores["from scratch"][budget] = fit(scratch, train(), val, test, args.epochs, lr(LEARNING_RATE),
-                                             strategy, args).metrics["test_accuracy"]
-        with strategy.scope():
-            backbone.set_weights(pretrained)
-            backbone.trainable = False  # phase 1: feature extraction, BatchNorm in inference mode
-            model = classifier(backbone, n_target, inference_bn=True)
-        head = model.get_weights()
-        scores["feature extraction"][budget] = fit(model, train(), val, test, args.epochs, lr(args.head_lr),
-                                                   strategy, args).metrics["test_accuracy"]
-        model.set_weights(head)  # fine-tuning: half the epochs frozen, then the top layers unfrozen
-        fit(model, train(), val, test, half, lr(args.head_lr), strategy, args)
-        backbone.trainable = True
-        for layer in backbone.layers[:-args.fine_tune_layers]:
-            layer.trainable = False
-        for layer in backbone.layers:
-            if isinstance(layer, keras.layers.BatchNormalization):
-                layer.trainable = False
-        steps = (args.epochs - half) * int(train().cardinality())
-        last = index == len(budgets) - 1
-        tuned = fit(model, train(), val, test, args.epochs - half,
-                    lambda: keras.optimizers.Adam(schedules.WarmupCosine(args.fine_tune_lr, max(steps, 1))),
-                    strategy, args, callbacks=run.callbacks() if last else ())
-        scores["fine-tuning"][budget] = tuned.metrics["test_accuracy"]
+        command=runner.command_line("transfer_learning", argv))
     for method, by_budget in scores.items():
         table.add(method, **{f"acc_{b}": v for b, v in by_budget.items()})
-
     smallest = min(budgets, key=lambda b: b or 10**9)
     s, fe, ft = (scores[m][smallest] for m in scores)
     if source_note:
@@ -223,9 +234,58 @@ def main(argv=None):
     table.check_claim(fe > s and ft > s, (
         f"with {smallest or 'all'} labels per class, from scratch {s:.4f}, feature extraction {fe:.4f}, "
         f"fine-tuning {ft:.4f}."))
+    return table
+
+
+def main(argv=None):
+    args = runner.parse_args(build_parser(), argv)
+    budgets = check_args(args)
+    runner.setup(args)
+
+    # Data: the source task (pretraining) and the target task, from the runner's split
+    source, target, input_shape, n_source, n_target = split_by_class(args)
+
+    # Model: the backbone to start from (ImageNet, a file, or the seeded CNN), with a head
+    preset = None if args.weights in ("pretrain", "none") or args.weights.endswith(".h5") else args.weights
+    with runner.scope(args):
+        backbone = make_backbone(args, input_shape, weights=preset)  # fails here, before any file, offline
+        if args.weights.endswith(".h5"):
+            backbone.load_weights(args.weights)
+        probe = make_classifier(args, input_shape, n_source, backbone_weights=backbone.get_weights())
+        probe.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    data.check_targets(probe, source["train"][1])  # before anything is written
+
+    # Train with and without: pretrain on the source task, then for each label budget from
+    # scratch, feature extraction and fine-tuning (its two phases)
+    run = runner.start_run(args)
+    pretrained, source_note = backbone.get_weights(), None
+    if args.weights == "pretrain" or args.mode == "pretrain":
+        pre = pretrain(args, run, source, input_shape, n_source, pretrained)
+        pretrained = pre.model.get_layer("backbone").get_weights()
+        source_note = (f"Backbone pretrained on classes {args.source_classes} ({len(source['train'][1])} examples, "
+                       f"{args.pretrain_epochs} epochs): source test accuracy {pre.metrics['test_accuracy']:.4f}; "
+                       f"saved as backbone.weights.h5.")
+        print(source_note)
+        if args.mode == "pretrain":
+            return run.finish(pre.model, pre.history, task_data(args, task=source)[2], None, extra={
+                "shows": "pretraining a backbone on the source classes", "source_test_accuracy":
+                pre.metrics["test_accuracy"], "command": runner.command_line("transfer_learning", argv)})
+    build = functools.partial(make_classifier, input_shape=input_shape, num_classes=n_target)
+    scores = {"from scratch": {}, "feature extraction": {}, "fine-tuning": {}}
+    for index, budget in enumerate(budgets):
+        results = runner.train_variants(args, variants(args, target, budget, pretrained), build)
+        last = index == len(budgets) - 1  # the last fine-tuned model is the run's
+        tuned = fine_tune(args, results["fine-tuning, phase 1"].model, target, budget, run if last else None)
+        results["fine-tuning"] = tuned
+        for method in scores:
+            scores[method][budget] = results[method].metrics["test_accuracy"]
+
+    # Result
+    table = comparison(args, argv, scores, budgets, target, n_target, source_note)
     table.write(run.directory)
     table.print()
-    return run.finish(model, tuned.history, test, None, extra={**table.to_dict(), "scores": scores})
+    test = task_data(args, task=target, budget=budgets[-1])[2]
+    return run.finish(tuned.model, tuned.history, test, None, extra={**table.to_dict(), "scores": scores})
 
 
 if __name__ == "__main__":

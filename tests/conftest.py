@@ -1,6 +1,6 @@
 """Shared fixtures: small data sets the tests make themselves, and recipe loading."""
 
-import importlib.util
+import importlib
 import os
 import socket
 import sys
@@ -15,12 +15,8 @@ SHARED_DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
 
 
 def load_recipe(name):
-    """Imports recipes/<name>.py as a module (recipes are scripts, not a package)."""
-    path = os.path.join(ROOT, "recipes", f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"recipe_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The recipe module `recipes.<name>` (recipes/ is a package, installed with kerasext)."""
+    return importlib.import_module(f"recipes.{name}")
 
 
 @pytest.fixture

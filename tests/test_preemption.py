@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, load_recipe
 
-from kerasext import callbacks, data, runner
+from kerasext import runner  # first: TensorFlow's quiet start
+from kerasext import data
 
 baseline = load_recipe("baseline")
 RECIPE = [sys.executable, os.path.join(ROOT, "recipes", "baseline.py")]
@@ -91,8 +92,8 @@ def test_stateful_callbacks_and_best_checkpoint_survive_a_restart(tmp_path):
     def run(epochs, folder, model=None):
         model = model or small_model()
         cbs = tracked_callbacks(folder)
-        backup = callbacks.BackupAndResume(os.path.join(folder, "backup"), data=train,
-                                           callbacks=cbs, save_every=10)
+        backup = runner.BackupAndResume(os.path.join(folder, "backup"), data=train,
+                                        callbacks=cbs, save_every=10)
         model.fit(train, validation_data=validation, epochs=epochs, verbose=0,
                   callbacks=[*cbs, backup])
         return model, cbs
@@ -117,16 +118,16 @@ def test_a_kill_during_a_checkpoint_write_leaves_the_previous_one(tmp_path):
     backup_dir = tmp_path / "backup"
     model = small_model()
     model.fit(train, epochs=1, verbose=0,
-              callbacks=[callbacks.BackupAndResume(str(backup_dir), data=train, save_every=5)])
-    good = callbacks.latest_checkpoint(str(backup_dir))
+              callbacks=[runner.BackupAndResume(str(backup_dir), data=train, save_every=5)])
+    good = runner.latest_checkpoint(str(backup_dir))
     # A writer killed mid-checkpoint: a folder without its state, and an uncommitted pointer.
     (backup_dir / "ckpt-999").mkdir()
     (backup_dir / "ckpt-999" / "model.weights.h5").write_bytes(b"half a file")
-    (backup_dir / "latest.tmp").write_text("ckpt-999")
-    assert callbacks.latest_checkpoint(str(backup_dir)) == good
+    (backup_dir / ".latest.0123abcd.tmp").write_text("ckpt-999")  # as kerasext.runner.files names it
+    assert runner.latest_checkpoint(str(backup_dir)) == good
     resumed = small_model(seed=5)
     resumed.fit(train, epochs=1, verbose=0,
-                callbacks=[callbacks.BackupAndResume(str(backup_dir), data=train)])
+                callbacks=[runner.BackupAndResume(str(backup_dir), data=train)])
     assert int(resumed.optimizer.iterations.numpy()) == int(model.optimizer.iterations.numpy())
 
 
@@ -166,6 +167,7 @@ def test_killed_before_any_checkpoint_the_same_command_starts_over_in_place(run_
 def test_resume_with_other_flags_is_refused(run_in, capsys):
     baseline.main(["--epochs", "1", "--model-dir", "r"])
     os.remove("r/metrics.json")  # as if killed before the end
+    capsys.readouterr()  # the first run's progress lines
     with pytest.raises(SystemExit) as exit_info:
         runner.run_cli(baseline.main, ["--epochs", "2", "--model-dir", "r"])
     (line,) = capsys.readouterr().err.strip().splitlines()

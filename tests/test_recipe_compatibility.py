@@ -1,14 +1,9 @@
-"""recipes/compatibility.py: singles, pairs, the gain matrix and heatmap, bad flags."""
+"""recipes/compatibility.py: singles, pairs, the gain matrix and heatmap."""
 
 import json
 import os
 
-import pytest
-from conftest import load_recipe
-
-from kerasext import runner
-
-compatibility = load_recipe("compatibility")
+from recipes import compatibility
 
 
 def test_smoke_matrix(run_in):
@@ -20,13 +15,3 @@ def test_smoke_matrix(run_in):
     matrix = saved["gain_matrix"]
     assert len(matrix) == 3 and matrix[0][1] == matrix[1][0]
     assert "Gain matrix" in open("out/comparison.md").read()
-
-
-@pytest.mark.parametrize("argv, message", [(["--techniques", "dropout"], "`--techniques` takes two or more"),
-                                           (["--techniques", "dropout,magic"], "`--techniques` takes two or more")])
-def test_bad_flags_exit_2_with_one_line(run_in, capsys, argv, message):
-    with pytest.raises(SystemExit) as exit_info:
-        runner.run_cli(compatibility.main, argv + ["--model-dir", "bad"])
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert exit_info.value.code == 2 and len(lines) == 1 and message in lines[0]
-    assert not os.path.exists("bad")

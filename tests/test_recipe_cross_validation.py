@@ -1,14 +1,8 @@
-"""recipes/cross_validation.py: k folds, mean ± std, single splits, bad flags."""
+"""recipes/cross_validation.py: k folds, mean ± std, single splits."""
 
 import json
-import os
 
-import pytest
-from conftest import load_recipe
-
-from kerasext import runner
-
-cross_validation = load_recipe("cross_validation")
+from recipes import cross_validation
 
 
 def test_smoke_folds_and_single_splits(run_in):
@@ -19,13 +13,3 @@ def test_smoke_folds_and_single_splits(run_in):
     assert names[3:] == ["single split, seed 0", "single split, seed 1"]
     assert 0 <= saved["kfold_mean"] <= 1 and saved["kfold_std"] >= 0
     assert "2-fold mean" in open("out/comparison.md").read()
-
-
-@pytest.mark.parametrize("argv, message", [(["--folds", "1"], "`--folds` must be >= 2"),
-                                           (["--folds", "500"], "`k` must be an int from 2")])
-def test_bad_flags_exit_2_with_one_line(run_in, capsys, argv, message):
-    with pytest.raises(SystemExit) as exit_info:
-        runner.run_cli(cross_validation.main, argv + ["--model-dir", "bad"])
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert exit_info.value.code == 2 and len(lines) == 1 and message in lines[0]
-    assert not os.path.exists("bad")

@@ -5,11 +5,9 @@ import os
 
 import keras
 import pytest
-from conftest import load_recipe
 
-from kerasext import models, runner
-
-train = load_recipe("train")
+from kerasext import models
+from recipes import train
 
 
 @pytest.fixture(autouse=True)
@@ -40,26 +38,6 @@ def test_config_replays_and_flags_override(run_in):
     assert json.load(open("b/config.json"))["batch_norm"] is True
     other = train.main(["--config", "a/config.json", "--schedule", "step", "--model-dir", "c"])
     assert json.load(open("c/config.json"))["schedule"] == "step" and other["test"] != first["test"]
-
-
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (["--augment", "cutout,blur"], "`--augment` takes"),
-        (["--model", "vgg"], "`--model` must be one of"),
-        (["--dropout", "1.5"], "`--dropout` must be in [0, 1)"),
-        (["--learning-rate", "-1"], "`--learning-rate` must be > 0"),
-        (["--optimizer", "lion"], "argument --optimizer: invalid choice"),
-        (["--model", "MobileNetV3Small"], "needs RGB images of at least 32x32"),
-    ],
-)
-def test_bad_flags_exit_2_with_one_line(run_in, capsys, argv, message):
-    with pytest.raises(SystemExit) as exit_info:
-        runner.run_cli(train.main, argv + ["--model-dir", "bad"])
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert exit_info.value.code == 2
-    assert len(lines) == 1 and message in lines[0]
-    assert not os.path.exists("bad")
 
 
 @pytest.mark.parametrize("family", ["cnn", "mlp", "resnet"])

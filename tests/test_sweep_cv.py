@@ -1,4 +1,5 @@
-"""`recipes/sweep.py --cv K`: k-fold cross-validation inside each trial (keras-tuner #139)."""
+"""`recipes/sweep.py --cv K`: k-fold cross-validation inside each trial (keras-tuner #139),
+each fold a run of the recipe with `--fold I/K` (the runner's side: test_runner_folds.py)."""
 
 import csv
 import json
@@ -9,8 +10,7 @@ import numpy as np
 import pytest
 from conftest import load_recipe
 
-from kerasext import data, runner
-from kerasext.tuning import fold_data
+from kerasext import runner
 
 sweep = load_recipe("sweep")
 train = load_recipe("train")
@@ -34,31 +34,17 @@ def test_objective_is_the_mean_of_the_folds_metrics_files(cv_sweep):
     for row in rows:
         folds = []
         for index in (1, 2):
-            with open(os.path.join(folder, f"trial_{row['trial']}", f"fold_{index}", "metrics.json")) as file:
-                folds.append(json.load(file)["final_epoch"]["val_accuracy"])
+            run_dir = os.path.join(folder, f"trial_{row['trial']}", f"fold_{index}")
+            with open(os.path.join(run_dir, "metrics.json")) as file:
+                metrics = json.load(file)
+            folds.append(metrics["final_epoch"]["val_accuracy"])
+            assert metrics["dataset"]["name"].endswith(f"(fold {index} of 2)")  # a real fold, passed explicitly
+            with open(os.path.join(run_dir, "config.json")) as file:
+                assert json.load(file)["fold"] == f"{index}/2"
             assert float(row[f"fold{index}"]) == pytest.approx(folds[-1])
         assert float(row["val_accuracy"]) == pytest.approx(np.mean(folds))
         assert float(row["val_accuracy_std"]) == pytest.approx(np.std(folds, ddof=1))
         assert not os.path.exists(os.path.join(folder, f"trial_{row['trial']}", "run"))
-
-
-def test_folds_partition_train_and_validation_and_keep_the_test_split():
-    args = runner.parse_args(train.build_parser(), [])
-    _, _, test, info = runner.load_data(args)
-    arrays = data.load_arrays("digits")
-    seen = []
-    for index in range(3):
-        with fold_data(index, 3, seed=0):
-            fold_train, fold_val, fold_test, fold_info = runner.load_data(args)
-        assert runner.load_data.__name__ == "load_data"  # restored
-        labels = np.concatenate([y for _, y in fold_val])
-        seen.append(len(labels))
-        assert fold_info.split_sizes["test"] == info.split_sizes["test"]
-        for (a, b), (c, d) in zip(fold_test, test):  # the same held-out test examples
-            assert np.array_equal(a, c) and np.array_equal(b, d)
-        assert fold_info.split_sizes["train"] + fold_info.split_sizes["validation"] == (
-            info.split_sizes["train"] + info.split_sizes["validation"])
-    assert sum(seen) == len(arrays.y) - info.split_sizes["test"]  # every pool example validated once
 
 
 def test_best_json_is_the_best_trials_flags(cv_sweep):

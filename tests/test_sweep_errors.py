@@ -37,6 +37,7 @@ def space(run_in):
     (["--bogus", "1"], SPACE, "recipes/train.py refuses unrecognized arguments: --bogus"),
     (["--cv", "1"], SPACE, "`--cv` must be >= 2. Received: --cv 1"),
     (["--cv", "1000"], SPACE, "`--cv` must be from 2 to the smallest class's count"),
+    (["--recipe", "losses", "--cv", "2"], SPACE, "`--cv` needs a recipe whose data comes from kerasext.runner.load_data"),
     (["--tuner", "hyperband"], {"epochs": {"integer": [1, 3]}}, "cannot search epochs with --tuner hyperband"),
     (["--tuner", "hyperband", "--hyperband-factor", "1"], SPACE, "`--hyperband-factor` must be >= 2"),
 ])

@@ -1,25 +1,36 @@
 """kerasext.tuning: the search-space format and the HyperModel over a recipe's flags."""
 
+import importlib
 import json
+import pkgutil
 
 import keras_tuner
 import numpy as np
 import pytest
-from conftest import load_recipe
 
 from kerasext import tuning
 from kerasext.tuning.hypermodel import flag_args
+import recipes
+from recipes import train
 
-train = load_recipe("train")
+# The recipes that declare a default search space (`SEARCH_SPACE` in their module).
+SWEEPABLE = sorted(m.name for m in pkgutil.iter_modules(recipes.__path__)
+                   if hasattr(importlib.import_module(f"recipes.{m.name}"), "SEARCH_SPACE"))
 
 
-@pytest.mark.parametrize("recipe", sorted(tuning.DEFAULT_SPACES))
+def test_train_and_baseline_declare_default_spaces():
+    assert {"train", "baseline"} <= set(SWEEPABLE)
+
+
+@pytest.mark.parametrize("recipe", SWEEPABLE)
 def test_default_spaces_name_real_flags_with_accepted_values(recipe):
-    model = tuning.RecipeHyperModel(load_recipe(recipe), tuning.default_space(recipe))
+    module = importlib.import_module(f"recipes.{recipe}")
+    model = tuning.RecipeHyperModel(module, tuning.default_space(module))
     hp = keras_tuner.HyperParameters()
     argv = model.build(hp)
-    assert [p.name for p in hp.space] == list(tuning.DEFAULT_SPACES[recipe])
+    assert [p.name for p in hp.space] == list(module.SEARCH_SPACE)
     assert model.config(argv)["recipe"] == recipe
+    assert tuning.default_space(module) is not module.SEARCH_SPACE  # a copy: a sweep may not change it
 
 
 def test_each_kind_becomes_a_keras_tuner_hyperparameter_and_a_flag():
@@ -58,7 +69,7 @@ def test_cloud_and_local_sweeps_read_one_format(tmp_path):
     with pytest.raises(ValueError, match="categorical values must share one type"):
         tuning.check_space({"x": {"categorical": [1, "a"]}})
     with pytest.raises(ValueError, match="has no default search space"):
-        tuning.default_space("losses")
+        tuning.default_space(importlib.import_module("recipes.losses"))
 
 
 def _write(tmp_path, content):

@@ -1,4 +1,4 @@
-"""kerasext.tuning.report_metric: a recipe reports its final metric to Vertex AI tuning (cloudml-hypertune)."""
+"""kerasext.runner.report_metric (also kerasext.tuning.report_metric): a recipe reports its final metric to Vertex AI tuning (cloudml-hypertune)."""
 
 import json
 import sys
@@ -7,7 +7,7 @@ import keras
 import pytest
 from conftest import load_recipe
 
-from kerasext import tuning
+from kerasext import runner, tuning
 
 pytest.importorskip("hypertune", reason="cloudml-hypertune is not installed (the cloud extra)")
 train = load_recipe("train")
@@ -16,7 +16,7 @@ METRICS = {"final_epoch": {"val_accuracy": 0.75, "loss": 0.5}, "test": {"accurac
 
 @pytest.fixture
 def vertex(tmp_path, monkeypatch):
-    for name in (*tuning.vertex.NAME_VARIABLES, tuning.vertex.FILE_VARIABLE):
+    for name in (*runner.vertex.NAME_VARIABLES, runner.vertex.FILE_VARIABLE):
         monkeypatch.delenv(name, raising=False)
     path = tmp_path / "hypertune" / "output.metrics"
     monkeypatch.setenv("CLOUD_ML_HP_METRIC_FILE", str(path))
@@ -40,21 +40,25 @@ def test_a_recipe_run_reports_its_metric_to_the_metric_file(run_in, vertex, monk
 ])
 def test_either_variable_names_the_metric(vertex, monkeypatch, variable, name, value):
     monkeypatch.setenv(variable, name)
-    assert tuning.report_metric(METRICS) == value
+    assert runner.report_metric(METRICS) == value
     reported = json.loads(vertex.read_text())
     assert float(reported[name]) == value and reported["global_step"] == "3"
 
 
+def test_tuning_exports_the_runners_report():
+    assert tuning.report_metric is runner.report_metric and tuning.metric_value is runner.metric_value
+
+
 def test_no_name_reports_nothing(vertex, caplog):
-    assert tuning.report_metric(METRICS) is None  # the file variable alone: a warning, no report
+    assert runner.report_metric(METRICS) is None  # the file variable alone: a warning, no report
     assert not vertex.exists()
 
 
 def test_unknown_metric_and_missing_package_are_one_line_errors(vertex, monkeypatch):
     monkeypatch.setenv("KERASEXT_HP_METRIC", "val_f1")
     with pytest.raises(ValueError, match="the run has no metric 'val_f1'; it has: val_accuracy, loss, test_accuracy"):
-        tuning.report_metric(METRICS)
+        runner.report_metric(METRICS)
     monkeypatch.setitem(sys.modules, "hypertune", None)  # as if cloudml-hypertune were not installed
     with pytest.raises(ValueError, match="cloudml-hypertune is not installed"):
-        tuning.report_metric(METRICS)
+        runner.report_metric(METRICS)
     assert not vertex.exists()

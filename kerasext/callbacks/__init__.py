@@ -1,7 +1,9 @@
-"""Training callbacks: one-cycle and cosine LR/momentum, LR range test, diagnosis, backup."""
+"""Training callbacks: one-cycle and cosine LR/momentum, LR range test, diagnosis.
 
-from kerasext.callbacks.backup import BackupAndResume
-from kerasext.callbacks.backup import latest_checkpoint
+Pure Keras and backend-neutral: no TensorFlow. (Checkpoint and resume is
+`kerasext.runner.BackupAndResume`.)
+"""
+
 from kerasext.callbacks.cosine_annealing import CosineAnnealing
 from kerasext.callbacks.diagnosis import LearningCurveDiagnosis
 from kerasext.callbacks.diagnosis import diagnose
@@ -11,8 +13,6 @@ from kerasext.callbacks.lr_finder import find_lr
 from kerasext.callbacks.one_cycle import OneCycle
 
 __all__ = [
-    "BackupAndResume",
-    "latest_checkpoint",
     "CosineAnnealing",
     "LRFinder",
     "LRFinderResult",

@@ -1,19 +1,33 @@
-"""The command-line boundary: bad input becomes one line on stderr and exit code 2."""
+"""The command-line boundary: one line on stderr, exit 2 for bad input and 1 for a failure."""
 
 import os
 import sys
 
+from kerasext.runner import errors, files
+
 
 def run_cli(main, argv=None):
-    """Calls `main(argv)`; a `ValueError` prints `prog: error: message` and exits with 2.
+    """Calls `main(argv)`; an exception becomes one line on stderr and an exit code.
+
+    - The user's input (`kerasext.runner.UsageError`, or a `ValueError` before training
+      started, see `kerasext.runner.errors`): `prog: error: message`, exit code 2
+      (argparse's own errors look and exit the same).
+    - Anything else: `prog: failed: Type: message (last file written: path)`, exit code 1.
 
     Set `KERASEXT_TRACEBACK=1` to see the full traceback instead.
     """
     prog = os.path.basename(sys.argv[0] or "recipe")
+    errors.reset()
+    files.forget_written()
     try:
         return main(argv)
-    except ValueError as error:
+    except Exception as error:  # noqa: BLE001 - the boundary: every failure becomes one line
         if os.environ.get("KERASEXT_TRACEBACK"):
             raise
-        sys.stderr.write(f"{prog}: error: {' '.join(str(error).split())}\n")
-        sys.exit(2)
+        message = " ".join(str(error).split()) or repr(error)
+        if errors.is_input_error(error):
+            sys.stderr.write(f"{prog}: error: {message}\n")
+            sys.exit(2)
+        last = files.last_written() or "none"
+        sys.stderr.write(f"{prog}: failed: {type(error).__name__}: {message} (last file written: {last})\n")
+        sys.exit(1)

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import math
 import os
 import sys
 
@@ -11,22 +12,41 @@ from kerasext.distribute.strategy import KINDS
 MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
 # Flags that describe one run's place, not its settings: never taken from a saved config.
 _NOT_FROM_CONFIG = ("config", "model_dir")
+# Bounds on what one flag may make a run allocate (a one-line error names the limit).
+MAX_EPOCHS = 100_000
+MAX_BATCH_SIZE = 65_536
+MAX_IMAGE_SIZE = 1024
+MAX_SEED = 2**32 - 1  # NumPy's seeds
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """`argparse` whose errors are one line (`prog: error: ...`) and exit with code 2."""
+    """`argparse` whose errors are one line (`prog: error: ...`) and exit with code 2.
+
+    Flags are never abbreviated: `--model-d` is an error, not `--model-dir`. Every
+    `type=float` flag takes finite numbers only (`finite_float`): `nan` and `inf` are refused.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+        self.register("type", float, finite_float)  # argparse looks `type` up here first
+        self.error_prefix = ""
 
     def error(self, message):
-        sys.stderr.write(f"{self.prog}: error: {' '.join(message.split())}\n")
+        sys.stderr.write(f"{self.prog}: error: {self.error_prefix}{' '.join(message.split())}\n")
         sys.exit(2)
 
 
-def make_parser(recipe, description=None, **defaults):
+def make_parser(recipe, description=None, kfold=False, **defaults):
     """Builds the shared parser; a recipe adds its own argument group to it.
 
     Args:
         recipe: the recipe's name; the default output folder is `runs/<recipe>/<time>`.
         description: the recipe's docstring, shown by `--help`.
+        kfold: adds `--fold I/K`: `load_data` then validates on fold I (1-based) of a
+            stratified K-fold over the train + validation examples and trains on the others. Only for a recipe whose data all comes from
+            `load_data`: a recipe that makes its own has no `--fold`, so a sweep's `--cv`
+            refuses it. Defaults to `False`.
         **defaults: new defaults for shared flags, by destination name (`epochs=30`).
 
     Returns:
@@ -46,16 +66,23 @@ def make_parser(recipe, description=None, **defaults):
         "--data-dir", default=None,
         help="TFDS data folder for a TFDS --dataset; alone, a folder of class subfolders",
     )
-    data.add_argument("--image-size", type=positive_int, default=None, help="resize images to N x N")
+    data.add_argument("--image-size", type=int_at_least(1, MAX_IMAGE_SIZE), default=None,
+                      help=f"resize images to N x N (N <= {MAX_IMAGE_SIZE})")
     data.add_argument("--channels", type=int, choices=(1, 3), default=None, help="convert to 1 or 3 channels")
     data.add_argument(
         "--split", type=fractions, default=(0.8, 0.1, 0.1),
         help="train,validation,test fractions (default 0.8,0.1,0.1)",
     )
+    if kfold:
+        data.add_argument(
+            "--fold", type=fold, default=None, metavar="I/K",
+            help="validate on fold I (1-based) of a stratified K-fold over the train + validation "
+            "examples, train on the other folds; the test split is unchanged",
+        )
     training = parser.add_argument_group("training")
-    training.add_argument("--epochs", type=positive_int, default=10)
-    training.add_argument("--batch-size", type=positive_int, default=64)
-    training.add_argument("--seed", type=int, default=0, help="same seed, same run (on CPU)")
+    training.add_argument("--epochs", type=int_at_least(1, MAX_EPOCHS), default=10)
+    training.add_argument("--batch-size", type=int_at_least(1, MAX_BATCH_SIZE), default=64)
+    training.add_argument("--seed", type=seed, default=0, help="same seed, same run (on CPU)")
     training.add_argument(
         "--mixed-precision", nargs="?", const="mixed_float16", default=None,
         choices=MIXED_PRECISION_POLICIES, help="compute in float16 (default) or bfloat16",
@@ -86,22 +113,24 @@ def make_parser(recipe, description=None, **defaults):
 def parse_args(parser, argv=None):
     """Parses flags; values from `--config FILE` act as defaults that the command line overrides.
 
+    A saved value goes through the same parser as the flag (its `type`, `choices`, bounds),
+    so `{"checkpoint_every": -1}` is refused like `--checkpoint-every -1`, before anything
+    is written; so is a config saved by another recipe.
+
     Returns:
         The resolved `argparse.Namespace`. On bad input it prints one line and exits with 2.
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if args.config:
         saved = _read_config(parser, args.config)
-        known = {action.dest for action in parser._actions} | {"recipe"}
-        unknown = sorted(set(saved) - known)
-        if unknown:
-            parser.error(f"--config {args.config} has unknown flags: {', '.join(unknown)}")
-        parser.set_defaults(**{k: v for k, v in saved.items() if k not in _NOT_FROM_CONFIG})
-        args = parser.parse_args(argv)
-    for name in ("epochs", "batch_size"):  # values from a config file skip argparse's `type`
-        value = getattr(args, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            parser.error(f"argument --{name.replace('_', '-')}: must be an integer >= 1. Received: {value!r}")
+        saved_argv = config_argv(parser, args.config, saved)
+        parser.error_prefix = f"--config {args.config}: "
+        try:
+            parser.parse_args(saved_argv)  # the saved values alone: errors name the file
+        finally:
+            parser.error_prefix = ""
+        args = parser.parse_args([*saved_argv, *argv])  # the command line comes last: it wins
     try:
         args.split = check_fractions(args.split)
     except ValueError as error:
@@ -111,8 +140,52 @@ def parse_args(parser, argv=None):
     return args
 
 
-def int_at_least(minimum):
-    """An argparse `type`: an int >= `minimum`, or a one-line error naming the value."""
+def config_argv(parser, path, saved):
+    """A saved config as the command-line flags that set it (`--epochs=3`, `--remat`, ...).
+
+    Refuses (one line, exit 2) unknown flags, a config of another recipe, and values of
+    the wrong kind (`{"dataset": 5}`).
+    """
+    actions = {action.dest: action for action in parser._actions if action.option_strings}
+    unknown = sorted(set(saved) - set(actions) - {"recipe"})
+    if unknown:
+        parser.error(f"--config {path} has unknown flags: {', '.join(unknown)}")
+    recipe = parser.get_default("recipe")
+    if saved.get("recipe", recipe) != recipe:
+        parser.error(f"--config {path} is a config of recipe {saved['recipe']!r}, not {recipe!r}")
+    argv = []
+    for dest, value in saved.items():
+        if dest in _NOT_FROM_CONFIG or dest == "recipe" or value is None:
+            continue
+        action = actions[dest]
+        flag = max(action.option_strings, key=len)
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction,
+                               argparse.BooleanOptionalAction)):
+            if not isinstance(value, bool):
+                parser.error(f"--config {path}: `{dest}` must be true or false. Received: {value!r}")
+            if isinstance(action, argparse.BooleanOptionalAction):
+                argv.append(flag if value else "--no-" + flag[2:])
+            elif value != action.default:
+                argv.append(flag)
+            continue
+        if isinstance(value, list) and action.type is not None:
+            text = ",".join(str(v) for v in value)  # --split 0.8,0.1,0.1, --profile 10,20
+        elif isinstance(value, (str, int, float)) and not isinstance(value, bool) and (
+                action.type is not None or isinstance(value, str)):
+            text = str(value)
+        else:
+            parser.error(f"--config {path}: `{dest}` must be "
+                         f"{'a string' if action.type is None else 'a number or a string'}. "
+                         f"Received: {value!r}")
+        argv.append(f"{flag}={text}")
+    return argv
+
+
+def int_at_least(minimum, maximum=None):
+    """An argparse `type`: an int >= `minimum` (and <= `maximum`), or a one-line error.
+
+    `maximum` bounds what a value may make a run allocate; the error names the limit.
+    """
 
     def parse(text):
         try:
@@ -122,13 +195,59 @@ def int_at_least(minimum):
                 f"must be an integer >= {minimum}. Received: {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}. Received: {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(
+                f"must be an integer <= {maximum} (the limit for this flag). Received: {value}")
         return value
 
+    parse.__name__ = "int"  # argparse names the type in its own messages
     return parse
+
+
+def int_between(minimum, maximum):
+    """An argparse `type`: an int in [`minimum`, `maximum`] (`--depth`: `int_between(1, 1000)`)."""
+    return int_at_least(minimum, maximum)
 
 
 positive_int = int_at_least(1)
 nonnegative_int = int_at_least(0)
+seed = int_at_least(0, MAX_SEED)
+
+
+def finite_float(text):
+    """An argparse `type`: a finite number (`nan`, `inf` refused). Every `type=float` uses it."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number. Received: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number. Received: {text!r}")
+    return value
+
+
+def float_in(low=None, high=None, include_low=True, include_high=True):
+    """An argparse `type`: a finite number in a range (`float_in(0, 1, include_high=False)`)."""
+
+    def parse(text):
+        value = finite_float(text)
+        too_low = low is not None and (value < low if include_low else value <= low)
+        too_high = high is not None and (value > high if include_high else value >= high)
+        if too_low or too_high:
+            bounds = " and ".join(
+                b for b in (
+                    low is not None and f"{'>=' if include_low else '>'} {low:g}",
+                    high is not None and f"{'<=' if include_high else '<'} {high:g}",
+                ) if b)
+            raise argparse.ArgumentTypeError(f"must be a finite number {bounds}. Received: {text!r}")
+        return value
+
+    parse.__name__ = "float"
+    return parse
+
+
+positive_float = float_in(0, include_low=False)
+nonnegative_float = float_in(0)
+unit_interval_float = float_in(0, 1)
 
 
 def step_range(text):
@@ -139,6 +258,17 @@ def step_range(text):
     if not 1 <= start <= stop:
         raise argparse.ArgumentTypeError(f"needs 1 <= START <= STOP. Received: {text!r}")
     return [start, stop]
+
+
+def fold(text):
+    """An argparse `type`: `"I/K"` with 1 <= I <= K and K >= 2, returned as that text."""
+    try:
+        index, k = (int(v) for v in str(text).split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be I/K like 2/5 (fold I of K). Received: {text!r}") from None
+    if k < 2 or not 1 <= index <= k:
+        raise argparse.ArgumentTypeError(f"needs K >= 2 and 1 <= I <= K. Received: {text!r}")
+    return f"{index}/{k}"
 
 
 def fractions(text):

@@ -20,7 +20,6 @@ import numpy as np
 
 from kerasext import runner
 from kerasext.tuning import folds, space as space_lib
-from kerasext.tuning.vertex import metric_value
 
 
 class ObjectiveNotFound(keras_tuner.errors.FatalError, ValueError):
@@ -31,19 +30,23 @@ class RecipeHyperModel(keras_tuner.HyperModel):
     """Any recipe flag is a search dimension; a trial is the recipe's real run.
 
     Args:
-        recipe: the recipe module (`recipes/<name>.py`), with `build_parser()` and `main(argv)`
+        recipe: the recipe module (`recipes.<name>`), with `build_parser()` and `main(argv)`
             returning the metrics dict.
         space: `{flag name: spec}` in the search-space format (`kerasext.tuning.space`).
         fixed: recipe flags every trial gets (`["--epochs", "2", "--model", "mlp"]`).
             Defaults to `()`.
         objective: the metric a trial is scored by: a key of metrics.json's `final_epoch`
             (`val_accuracy`, ...) or `test_<name>`. Defaults to `"val_accuracy"`.
-        cv: folds per trial; `None` scores the recipe's own validation split. Defaults to `None`.
-        seed: seeds the folds. Defaults to `0`.
+        cv: folds per trial, each run with the recipe's `--fold I/K` (so the recipe must
+            have it: its data comes from `runner.load_data`); `None` scores the recipe's
+            own validation split. Defaults to `None`.
+        seed: the sweep's seed, recorded; the folds are seeded by the trials' `--seed`
+            (the split's seed). Defaults to `0`.
 
     Raises:
         ValueError: if a dimension names no recipe flag, is also a fixed flag, or holds a
-            value the recipe refuses; or a fixed flag is refused.
+            value the recipe refuses; a fixed flag is refused; or `cv` is set for a recipe
+            without `--fold`.
     """
 
     def __init__(self, recipe, space, fixed=(), objective="val_accuracy", cv=None, seed=0):
@@ -95,8 +98,8 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         else:
             values = []
             for index in range(self.cv):
-                with folds.fold_data(index, self.cv, self.seed):
-                    values.append(self._run(argv, os.path.join(directory, f"fold_{index + 1}")))
+                values.append(self._run([*argv, *folds.fold_flags(index, self.cv)],
+                                        os.path.join(directory, f"fold_{index + 1}")))
             result = {self.objective: float(np.mean(values)),
                       f"{self.objective}_std": float(np.std(values, ddof=1))}
             result.update({f"{self.objective}_fold{i + 1}": v for i, v in enumerate(values)})
@@ -128,7 +131,7 @@ class RecipeHyperModel(keras_tuner.HyperModel):
 
     def _score(self, metrics):
         try:
-            return metric_value(metrics, self.objective)
+            return runner.metric_value(metrics, self.objective)
         except ValueError as error:
             raise ObjectiveNotFound(f"`--objective` {self.objective!r}: {error}") from None
 
@@ -146,12 +149,18 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         parser = self.parser()
         options = parser._option_string_actions
         where = f"search space of recipes/{self.recipe_name}.py"
+        if self.cv and "--fold" not in options:
+            raise ValueError(
+                f"`--cv` needs a recipe whose data comes from kerasext.runner.load_data (one "
+                f"with a --fold flag); recipes/{self.recipe_name}.py loads its own. Received: --cv {self.cv}")
         for name in self.space:
             if f"--{name}" not in options or name in space_lib.NOT_SEARCHABLE:
                 raise ValueError(
                     f"{where}: {name!r} names no flag of the recipe (see python recipes/"
                     f"{self.recipe_name}.py --help). Received: {name!r}")
         fixed = {options[f.split("=", 1)[0]].dest for f in self.fixed if f.split("=", 1)[0] in options}
+        if self.cv and "fold" in fixed:
+            raise ValueError("`--cv` gives every run its own --fold; drop --fold from the recipe flags")
         both = sorted(f"--{n}" for n in self.space if options[f"--{n}"].dest in fixed)
         if both:
             raise ValueError(f"{where}: flags both fixed and searched: {', '.join(both)}")

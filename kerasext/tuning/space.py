@@ -11,7 +11,8 @@ Vertex AI's `StudySpec.ParameterSpec`:
 `scale` (`linear`, `log`, `reverse_log`; default `linear`) applies to `double` and
 `integer`. Locally each kind becomes a Keras Tuner hyperparameter (`declare`): `double` a
 `Float`, `integer` an `Int`, `discrete` and `categorical` a `Choice`. `cloud.submit_sweep`
-reads the same file with the same `read_space` and turns it into a `StudySpec`.
+reads the same file with the same `read_space` and turns it into a `StudySpec`. A recipe's
+default space is the `SEARCH_SPACE` its module declares (`default_space(module)`).
 """
 
 import json
@@ -19,24 +20,7 @@ import json
 KINDS = ("double", "integer", "discrete", "categorical")
 SCALES = ("linear", "log", "reverse_log")
 # Flags that place a run rather than configure it: never a search dimension.
-NOT_SEARCHABLE = ("model-dir", "config", "help")
-
-# The default search space of each recipe that trains one model per run.
-DEFAULT_SPACES = {
-    "train": {
-        "learning-rate": {"double": [1e-4, 1e-2], "scale": "log"},
-        "weight-decay": {"double": [1e-6, 1e-3], "scale": "log"},
-        "dropout": {"double": [0.0, 0.5]},
-        "optimizer": {"categorical": ["adam", "adamw", "rmsprop"]},
-        "schedule": {"categorical": ["constant", "cosine", "onecycle"]},
-        "batch-size": {"discrete": [32, 64, 128]},
-    },
-    "baseline": {
-        "learning-rate": {"double": [1e-4, 1e-2], "scale": "log"},
-        "filters": {"discrete": [8, 16, 32, 64]},
-    },
-}
-
+NOT_SEARCHABLE = ("model-dir", "config", "help", "fold")  # fold: set by `--cv`
 
 def read_space(path, flag="--space"):
     """Reads and checks a search-space file.
@@ -98,13 +82,23 @@ def check_space(space, where="space"):
 
 
 def default_space(recipe):
-    """The recipe's default search space (a copy), or a `ValueError` naming the recipes that have one."""
-    if recipe not in DEFAULT_SPACES:
-        raise ValueError(
-            f"recipe {recipe!r} has no default search space (recipes with one: "
-            f"{', '.join(sorted(DEFAULT_SPACES))}); give --space FILE"
-        )
-    return json.loads(json.dumps(DEFAULT_SPACES[recipe]))
+    """A copy of the search space the recipe module declares as `SEARCH_SPACE`.
+
+    Args:
+        recipe: the recipe module (`recipes.<name>`, with `build_parser()`).
+
+    Returns:
+        `{flag name: spec}`, checked.
+
+    Raises:
+        ValueError: if the recipe declares no `SEARCH_SPACE`, or a malformed one.
+    """
+    name = recipe.build_parser().get_default("recipe")
+    space = getattr(recipe, "SEARCH_SPACE", None)
+    if space is None:
+        raise ValueError(f"recipe {name!r} has no default search space (its module declares no "
+                         "SEARCH_SPACE); give --space FILE")
+    return check_space(json.loads(json.dumps(space)), f"SEARCH_SPACE of recipes/{name}.py")
 
 
 def declare(hp, name, spec):

@@ -3,6 +3,8 @@
 import math
 import os
 
+from kerasext.runner import files
+
 COMPARISON_FILE = "comparison.md"
 
 
@@ -122,13 +124,8 @@ class Comparison:
 
     def write(self, directory, filename=COMPARISON_FILE, extra_markdown=None):
         """Writes `to_markdown()` (plus `extra_markdown`) to `directory/filename`; returns the path."""
-        import tensorflow as tf
-
-        path = os.path.join(directory, filename)
         text = self.to_markdown() + (f"\n{extra_markdown.strip()}\n" if extra_markdown else "")
-        with tf.io.gfile.GFile(path, "w") as file:  # local folders and gs:// alike
-            file.write(text)
-        return path
+        return files.write_text(os.path.join(directory, filename), text)  # local or gs://
 
     def print(self):
         """Prints the markdown table (what the recipe measured) to stdout."""

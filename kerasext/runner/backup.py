@@ -13,20 +13,26 @@ kill during a write leaves the previous checkpoint usable.
 
 import io
 import json
+import logging
 import math
 import os
+import re
 import shutil
 import tempfile
 
+import h5py
 import keras
 import numpy as np
 import tensorflow as tf
 
 from kerasext.data import position_of
 from kerasext.distribute import cluster_workers, is_chief
+from kerasext.runner import files
+from kerasext.runner.errors import UsageError
 
 LATEST = "latest"  # a file naming the newest complete checkpoint folder
 WEIGHTS, STATE, ARRAYS = "model.weights.h5", "state.json", "arrays.npz"
+_NAME = re.compile(r"ckpt-(\d+)(-end)?")  # a checkpoint folder: never a path, never outside
 
 # What Keras' own stateful callbacks must keep across a restart.
 _KERAS_STATE = {
@@ -39,7 +45,8 @@ _KERAS_STATE = {
 class BackupAndResume(keras.callbacks.Callback):
     """Checkpoints every `save_every` steps and at each epoch end; resumes mid-epoch exactly.
 
-    On `on_train_begin` it loads the newest checkpoint in `backup_dir`, if any: weights and
+    On `on_train_begin` it loads the newest checkpoint in `backup_dir` that reads (the one
+    `latest` names, else the newest older one, said on the `kerasext` logger), if any: weights and
     optimizer state, the epoch to start from, the batches of that epoch already trained
     (skipped through the training pipeline's `DataPosition`), the running metric totals
     of that epoch, and the state of `callbacks`. So the same command, run again after a
@@ -90,20 +97,31 @@ class BackupAndResume(keras.callbacks.Callback):
         self._pending = None  # a loaded checkpoint's state, applied at the first epoch
         self._carry = None  # tracked callbacks' state between two fits of one run
         self._metric_totals = None
+        self._found = None  # the checkpoint to resume from: (folder, state, arrays), or ()
 
     # Keras hooks -------------------------------------------------------------------
 
     def start_point(self):
-        """`(epoch, batch)` where the newest checkpoint resumes, or `None` without one."""
-        folder = latest_checkpoint(self.backup_dir)
-        if folder is None:
+        """`(epoch, batch)` where the newest checkpoint resumes, or `None` without one.
+
+        Raises:
+            UsageError: if checkpoints are there but none of them reads (naming the file).
+        """
+        found = self._checkpoint()
+        if found is None:
             return None
-        with tf.io.gfile.GFile(os.path.join(folder, STATE)) as file:
-            state = json.load(file)
+        state = found[1]
         epoch, batch = state["epoch"], state["batch"]
         if self._position is not None and batch >= self._position.batches_per_epoch:
-            epoch, batch = epoch + 1, 0  # saved after the last batch of an epoch
+            # Saved after the last batch of an epoch by an older kerasext, before that
+            # epoch's end (validation, callbacks): resumed past it, as it was then.
+            epoch, batch = epoch + 1, 0
         return epoch, batch
+
+    def _checkpoint(self):
+        if self._found is None:
+            self._found = find_checkpoint(self.backup_dir) or ()
+        return self._found or None
 
     def on_train_begin(self, logs=None):
         # Tracked callbacks are restored here, after their own `on_train_begin` has reset
@@ -117,17 +135,22 @@ class BackupAndResume(keras.callbacks.Callback):
         start = self.start_point()
         if start is None:
             return
-        folder = latest_checkpoint(self.backup_dir)
+        folder, state, arrays = self._checkpoint()
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
-        self.model.load_weights(os.path.join(folder, WEIGHTS))
-        with tf.io.gfile.GFile(os.path.join(folder, STATE)) as file:
-            state = json.load(file)
+        try:
+            self.model.load_weights(os.path.join(folder, WEIGHTS))
+        except Exception as error:  # noqa: BLE001 - h5py and Keras raise many kinds
+            raise UsageError(
+                f"Cannot resume from {os.path.join(folder, WEIGHTS)}: {type(error).__name__}: "
+                f"{error} (a different model?); resume with the same flags, or pick a new folder"
+            ) from None
         epoch, batch = start
         self.model._initial_epoch = epoch  # how Keras' own BackupAndRestore moves `fit` on
         self.resumed_from = (epoch, batch, int(self.model.optimizer.iterations.numpy()))
-        _restore_callbacks(self._tracked, state.get("callbacks", {}),
-                           _read_arrays(os.path.join(folder, ARRAYS)))
+        logging.getLogger("kerasext").info(
+            "kerasext: resuming from %s (epoch %d, batch %d)", folder, epoch + 1, batch)
+        _restore_callbacks(self._tracked, state.get("callbacks", {}), arrays)
         self._pending = (epoch, batch, state.get("metrics"))
 
     def on_train_end(self, logs=None):
@@ -162,8 +185,18 @@ class BackupAndResume(keras.callbacks.Callback):
             self.diverged_at = (step, self._epoch, self._batch - 1)
             self.model.stop_training = True
             return
-        if self.save_every and int(self.model.optimizer.iterations.numpy()) % self.save_every == 0:
+        if (self.save_every and int(self.model.optimizer.iterations.numpy()) % self.save_every == 0
+                and not self._last_batch(batch)):
             self._save()
+
+    def _last_batch(self, batch):
+        # The epoch's last batch is not saved: a kill during the validation after it would
+        # resume past that epoch's end (validation, history row, EarlyStopping, ...). The
+        # end-of-epoch checkpoint follows, after every callback's `on_epoch_end`.
+        if self._position is not None and self._batch >= self._position.batches_per_epoch:
+            return True
+        steps = (self.params or {}).get("steps")
+        return steps is not None and batch + 1 >= steps
 
     def on_epoch_end(self, epoch, logs=None):
         if self.diverged_at is None:
@@ -189,32 +222,115 @@ class BackupAndResume(keras.callbacks.Callback):
             "metrics": None if end_of_epoch else _metric_totals(self.model),
             "callbacks": _callback_states(self._tracked, arrays),
         }
-        _write_text(os.path.join(folder, STATE), json.dumps(state, default=_plain))
+        files.write_text(os.path.join(folder, STATE), json.dumps(state, default=_plain))
         _write_arrays(os.path.join(folder, ARRAYS), arrays)
         if not chief:
             shutil.rmtree(root, ignore_errors=True)
             return
-        _write_text(os.path.join(self.backup_dir, LATEST), name, atomic=True)  # the commit
+        files.write_text(os.path.join(self.backup_dir, LATEST), name)  # the commit
+        self._found = None
         self._prune(keep=name)
 
     def _prune(self, keep):
-        folders = sorted(
-            (f.rstrip("/") for f in tf.io.gfile.listdir(self.backup_dir) if f.startswith("ckpt-")),
-            key=_step_of,
-        )
-        for old in folders[: -self.keep]:
+        for old in _folders(self.backup_dir)[self.keep:]:
             if old != keep:
                 tf.io.gfile.rmtree(os.path.join(self.backup_dir, old))
 
 
 def latest_checkpoint(backup_dir):
-    """The newest complete checkpoint folder in `backup_dir`, or `None`."""
-    pointer = os.path.join(backup_dir, LATEST)
-    if not tf.io.gfile.exists(pointer):
+    """The newest checkpoint folder in `backup_dir` whose files all read, or `None`."""
+    try:
+        found = find_checkpoint(backup_dir)
+    except UsageError:
         return None
-    with tf.io.gfile.GFile(pointer) as file:
-        folder = os.path.join(backup_dir, file.read().strip())
-    return folder if tf.io.gfile.exists(os.path.join(folder, STATE)) else None
+    return found[0] if found else None
+
+
+def find_checkpoint(backup_dir):
+    """The checkpoint to resume from: `(folder, state, arrays)`, or `None` without one.
+
+    The folder `latest` names comes first; if it is missing or damaged (or `latest` is),
+    the newest older folder whose files all read, said on the `kerasext` logger.
+
+    Raises:
+        UsageError: if checkpoint folders are there but none reads: one line naming the
+            newest one's damaged file.
+    """
+    if not tf.io.gfile.isdir(backup_dir):
+        return None
+    named = _pointer(backup_dir)
+    candidates = _folders(backup_dir)
+    if named in candidates:
+        candidates.remove(named)
+        candidates.insert(0, named)
+    log = logging.getLogger("kerasext")
+    problems = []
+    for name in candidates:
+        folder = os.path.join(backup_dir, name)
+        try:
+            state, arrays = _read_checkpoint(folder)
+        except _Damaged as error:
+            problems.append(str(error))
+            continue
+        if problems or name != named:
+            log.warning("kerasext: %s; resuming from the newest checkpoint that reads: %s",
+                        "; ".join(problems) or f"{os.path.join(backup_dir, LATEST)} names no "
+                        "readable checkpoint", folder)
+        return folder, state, arrays
+    if problems:
+        raise UsageError(
+            f"No checkpoint in {backup_dir} reads: {problems[0]}"
+            + (f" (and {len(problems) - 1} older)" if len(problems) > 1 else "")
+            + f"; delete {backup_dir} to start the run over"
+        )
+    if named is not None or tf.io.gfile.exists(os.path.join(backup_dir, LATEST)):
+        log.warning("kerasext: %s names no checkpoint there: the run starts over",
+                    os.path.join(backup_dir, LATEST))
+    return None
+
+
+class _Damaged(Exception):
+    """A checkpoint file that does not read; the message names it."""
+
+
+def _pointer(backup_dir):
+    """The folder name `latest` holds, if it is a checkpoint name (never a path), else `None`."""
+    try:
+        with tf.io.gfile.GFile(os.path.join(backup_dir, LATEST)) as file:
+            name = file.read().strip()
+    except (OSError, UnicodeDecodeError, tf.errors.OpError):
+        return None
+    return name if _NAME.fullmatch(name) else None
+
+
+def _folders(backup_dir):
+    """Checkpoint folder names in `backup_dir`, newest first (an epoch's end after its step)."""
+    names = [n.rstrip("/") for n in tf.io.gfile.listdir(backup_dir)]
+    names = [n for n in names if _NAME.fullmatch(n)]
+    return sorted(names, key=lambda n: (_step_of(n), n.endswith("-end")), reverse=True)
+
+
+def _read_checkpoint(folder):
+    """`(state, arrays)` of a checkpoint folder, after checking its weights file reads.
+
+    Raises:
+        _Damaged: naming the first file that is missing or does not read.
+    """
+    path = os.path.join(folder, STATE)
+    try:
+        with tf.io.gfile.GFile(path) as file:
+            state = json.load(file)
+        if not (isinstance(state, dict) and isinstance(state.get("epoch"), int)
+                and isinstance(state.get("batch"), int) and state["epoch"] >= 0 and state["batch"] >= 0):
+            raise ValueError("not a checkpoint's state (epoch, batch)")
+        path = os.path.join(folder, ARRAYS)
+        arrays = _read_arrays(path)
+        path = os.path.join(folder, WEIGHTS)
+        _check_weights(path)
+    except Exception as error:  # noqa: BLE001 - json, zipfile, h5py and gfile raise many kinds
+        reason = "missing" if not tf.io.gfile.exists(path) else f"{type(error).__name__}: {error}"
+        raise _Damaged(f"{path} does not read ({' '.join(reason.split())})") from None
+    return state, arrays
 
 
 def _metric_variables(model):
@@ -283,28 +399,26 @@ def _plain(value):
     return value
 
 
-def _write_text(path, text, atomic=False):
-    target = path + ".tmp" if atomic else path
-    with tf.io.gfile.GFile(target, "w") as file:
-        file.write(text)
-    if atomic:
-        tf.io.gfile.rename(target, path, overwrite=True)
-
-
 def _write_arrays(path, arrays):
     buffer = io.BytesIO()  # zipfile seeks back, which a gs:// file cannot
     np.savez(buffer, **arrays)
-    with tf.io.gfile.GFile(path, "wb") as file:
-        file.write(buffer.getvalue())
+    files.write_text(path, buffer.getvalue())
 
 
 def _read_arrays(path):
-    if not tf.io.gfile.exists(path):
-        return {}
     with tf.io.gfile.GFile(path, "rb") as file:
         buffer = io.BytesIO(file.read())
     with np.load(buffer) as data:
         return {k: data[k] for k in data.files}
+
+
+def _check_weights(path):
+    """Opens a weights file and reads its layout (a truncated HDF5 file fails here)."""
+    if "://" in path:  # gs:// and the like: h5py reads it from memory
+        with tf.io.gfile.GFile(path, "rb") as file:
+            path = io.BytesIO(file.read())
+    with h5py.File(path, "r") as weights:
+        weights.visititems(lambda name, item: None)
 
 
 def _step_of(folder):

@@ -1,19 +1,23 @@
-"""kerasext.results: Comparison tables, fit_variant, the Recipes table generator."""
+"""The runner's comparison protocol (Comparison tables, fit_variant) and tools/recipes_table.py."""
 
+import importlib.util
 import json
 import os
 
+from kerasext import runner  # first: TensorFlow's quiet start
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import ROOT
 
-from kerasext import results
-from kerasext.results import table as table_module
+spec = importlib.util.spec_from_file_location("recipes_table", os.path.join(ROOT, "tools", "recipes_table.py"))
+table_module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(table_module)
 
 
 def make_table():
-    table = results.Comparison(
+    table = runner.Comparison(
         "Dropout", [("test_accuracy", "test accuracy"), ("seconds", "s", ".1f"), ("note", "note")],
         claim="dropout helps", recipe="demo", shows="dropout with and without", command="python recipes/demo.py",
     )
@@ -53,24 +57,24 @@ def test_best_and_write(tmp_path):
 
 def test_bad_column_names_the_value():
     with pytest.raises(ValueError, match="Received"):
-        results.Comparison("x", [("a", "b", "c", "d")])
+        runner.Comparison("x", [("a", "b", "c", "d")])
     with pytest.raises(ValueError, match="columns"):
-        results.Comparison("x", [])
+        runner.Comparison("x", [])
 
 
 def test_format_value():
-    assert results.format_value(float("nan")) == "—"
-    assert results.format_value(True) == "yes"
-    assert results.format_value(3) == "3"
-    assert results.format_value(0.123456) == "0.1235"
+    assert runner.format_value(float("nan")) == "—"
+    assert runner.format_value(True) == "yes"
+    assert runner.format_value(3) == "3"
+    assert runner.format_value(0.123456) == "0.1235"
 
 
 def test_epochs_to_target_and_summary():
     history = {"loss": [1.0, 0.5, 0.4], "accuracy": [0.5, 0.8, 0.9], "val_accuracy": [0.4, 0.85, 0.8],
                "val_loss": [1.1, 0.6, 0.7]}
-    assert results.epochs_to_target(history, 0.8, seconds=[1.0, 2.0, 3.0]) == (2, 2.0)
-    assert results.epochs_to_target(history, 0.9) == (None, None)
-    summary = results.summarize_history(history, [1.0, 2.0, 3.0], target=0.8)
+    assert runner.epochs_to_target(history, 0.8, seconds=[1.0, 2.0, 3.0]) == (2, 2.0)
+    assert runner.epochs_to_target(history, 0.9) == (None, None)
+    summary = runner.summarize_history(history, [1.0, 2.0, 3.0], target=0.8)
     assert summary["best_val_accuracy"] == 0.85 and summary["best_epoch"] == 2
     assert summary["gap"] == pytest.approx(0.1) and summary["epochs_to_target"] == 2
     assert summary["seconds"] == 3.0 and summary["epochs"] == 3
@@ -80,17 +84,27 @@ def test_fit_variant_restarts_from_the_same_weights():
     keras.utils.set_random_seed(0)
     x = np.random.rand(64, 4).astype("float32")
     y = (x.sum(axis=1) > 2).astype("int32")
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    train = tf.data.Dataset.from_tensor_slices((x[:48], y[:48])).batch(16)
+    test = tf.data.Dataset.from_tensor_slices((x[48:], y[48:])).batch(16)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
     weights = model.get_weights()
     runs = [
-        results.fit_variant(model, dataset, dataset, epochs=2, initial_weights=weights,
+        runner.fit_variant(model, train, test, epochs=2, initial_weights=weights,
                             optimizer=lambda: keras.optimizers.SGD(0.1),
-                            loss="sparse_categorical_crossentropy", test=dataset, train_eval=dataset)
+                            loss="sparse_categorical_crossentropy", test=test, train_eval=train)
         for _ in range(2)
     ]
-    assert runs[0].metrics["generalization_gap"] == pytest.approx(0.0)
-    assert runs[0].metrics["test_accuracy"] == runs[1].metrics["test_accuracy"]
+    # The measurements are the trained model's, on the data given: recompute them here.
+    predict = np.argmax(runs[1].model.predict(x, verbose=0), axis=1)
+    train_accuracy, test_accuracy = np.mean(predict[:48] == y[:48]), np.mean(predict[48:] == y[48:])
+    assert train_accuracy != test_accuracy  # so a swapped measurement cannot pass
+    metrics = runs[1].metrics
+    assert metrics["test_accuracy"] == pytest.approx(test_accuracy)
+    assert metrics["train_eval_accuracy"] == pytest.approx(train_accuracy)
+    assert metrics["generalization_gap"] == pytest.approx(train_accuracy - test_accuracy)
+    assert metrics["val_accuracy"] == pytest.approx(test_accuracy)  # validation was the test data
+    # Same initial weights, fresh optimizer: the second variant repeats the first exactly.
+    assert runs[0].history == runs[1].history
     assert len(runs[0].seconds) == 2 and runs[0].metrics["epochs"] == 2
 
 
@@ -129,9 +143,13 @@ def test_recipes_table_missing_folder_is_one_line(tmp_path, capsys):
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
+def test_tool_reads_the_file_the_runner_writes():
+    assert table_module.COMPARISON_FILE == runner.COMPARISON_FILE
+
+
 def test_plot_variants(tmp_path):
-    path = results.plot_variants({"a": {"val_accuracy": [0.1, 0.2]}, "b": {"loss": [1.0]}},
+    path = runner.plot_variants({"a": {"val_accuracy": [0.1, 0.2]}, "b": {"loss": [1.0]}},
                                  str(tmp_path / "v.png"))
     assert open(path, "rb").read(4) == b"\x89PNG"
     with pytest.raises(ValueError, match="keys"):
-        results.plot_variants({}, str(tmp_path / "w.png"), keys=())
+        runner.plot_variants({}, str(tmp_path / "w.png"), keys=())

@@ -1,7 +1,7 @@
-"""The README's "Recipes" table, generated from the recipes' own run folders.
+"""This repository's "Recipes" table (README, docs/recipes), generated from the recipes' run folders.
 
-    python -m kerasext.results.table runs/ > recipes_table.md
-    python -m kerasext.results.table runs/ --docs docs/recipes   # also one page per recipe
+    python tools/recipes_table.py runs/ > recipes_table.md
+    python tools/recipes_table.py runs/ --docs docs/recipes   # also one page per recipe
 
 For each recipe folder under `runs/`, the latest run holding `metrics.json` (and, for
 comparisons, `comparison.md`) gives one row: recipe, what it shows, the command, and the
@@ -9,11 +9,13 @@ measured result. Nothing is typed by hand.
 """
 
 import argparse
+import html
 import json
 import os
+import re
 import sys
 
-from kerasext.results.comparison import COMPARISON_FILE
+COMPARISON_FILE = "comparison.md"  # what `kerasext.runner.Comparison.write` writes
 
 MACHINE_NOTE = (
     "Numbers measured on this project's 2-core CPU machine with each recipe's default "
@@ -56,6 +58,7 @@ def row(recipe, run_dir):
     shows = results.get("shows") or results.get("title") or ""
     command = results.get("command") or f"python recipes/{recipe}.py"
     result = results.get("summary")
+    result = str(result) if result else None
     if result and results.get("claim_holds") is not None:
         result += " Agrees with the guide." if results["claim_holds"] else " Does not agree with the guide."
     if not result:
@@ -72,10 +75,11 @@ def recipes_table(runs_dir, command="make results"):
         "| --- | --- | --- | --- |",
     ]
     for recipe, run_dir in runs.items():
-        name, shows, cmd, result = (_cell(v) for v in row(recipe, run_dir))
+        name, shows, cmd, result = row(recipe, run_dir)
+        name, shows, result = (_cell(v) for v in (name, shows, result))
         if os.path.isfile(os.path.join(run_dir, COMPARISON_FILE)):  # `--docs` writes its page
-            name = f"[{name}](docs/recipes/{name}.md)"
-        lines.append(f"| {name} | {shows} | `{cmd}` | {result} |")
+            name = f"[{name}](docs/recipes/{_cell(recipe)}.md)"
+        lines.append(f"| {name} | {shows} | {_code(cmd, in_table=True)} | {result} |")
     return "\n".join(lines) + "\n\n" + MACHINE_NOTE.format(command=command) + "\n"
 
 
@@ -95,7 +99,7 @@ def write_docs(runs_dir, docs_dir):
         path = os.path.join(docs_dir, f"{recipe}.md")
         with open(path, "w") as file:
             file.write(
-                f"# {recipe}\n\nCommand: `{command}`\n\n"
+                f"# {_cell(recipe)}\n\nCommand: {_code(command)}\n\n"
                 f"Measured on this project's 2-core CPU machine"
                 + (f" in {seconds:.0f} s" if seconds else "")
                 + f" (run folder `{os.path.relpath(run_dir)}`), written by the recipe itself.\n\n"
@@ -106,7 +110,8 @@ def write_docs(runs_dir, docs_dir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m kerasext.results.table", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python tools/recipes_table.py", description=__doc__,
+                                     allow_abbrev=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs_dir", nargs="?", default="runs", help="the runs folder (default runs)")
     parser.add_argument("--docs", default=None, help="also write one page per recipe into this folder")
@@ -116,26 +121,53 @@ def main(argv=None):
         table = recipes_table(args.runs_dir, args.command)
         if args.docs:
             write_docs(args.runs_dir, args.docs)
-    except ValueError as error:
-        sys.stderr.write(f"{parser.prog}: error: {error}\n")
+    except (ValueError, OSError) as error:
+        sys.stderr.write(f"{parser.prog}: error: {' '.join(str(error).split())}\n")
         sys.exit(2)
     sys.stdout.write(table)
     return table
 
 
 def _read_metrics(run_dir):
+    """A run's metrics.json, `None` without one.
+
+    Raises:
+        ValueError: naming the file, if it does not read as a run's metrics (a JSON object
+            whose `results` and `test` are objects).
+    """
     path = os.path.join(run_dir, "metrics.json")
     if not os.path.isfile(path):
         return None
     try:
         with open(path) as file:
-            return json.load(file)
-    except (OSError, json.JSONDecodeError):
-        return None
+            metrics = json.load(file)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} does not read as JSON ({error})") from None
+    if not isinstance(metrics, dict) or not all(
+            isinstance(metrics.get(k) or {}, dict) for k in ("results", "test")):
+        raise ValueError(f"{path} is not a run's metrics.json (a JSON object with `results` and `test` objects)")
+    accuracy = metrics.get("test", {}).get("accuracy")
+    if accuracy is not None and (isinstance(accuracy, bool) or not isinstance(accuracy, (int, float))):
+        raise ValueError(f"{path}: `test.accuracy` must be a number. Received: {accuracy!r}")
+    return metrics
 
 
 def _cell(text):
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Text for a Markdown table cell: one line, HTML escaped (no raw HTML lands), `|` escaped."""
+    return html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
+
+
+def _code(text, in_table=False):
+    """A Markdown code span holding `text` literally, whatever backquotes it holds.
+
+    The fence is one backquote longer than the longest run inside (CommonMark), padded
+    with spaces; in a table, `|` is escaped too (GFM splits cells before code spans).
+    """
+    text = " ".join(str(text).split())
+    fence = "`" * (1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    if in_table:
+        text = text.replace("|", "\\|")
+    return f"{fence} {text} {fence}" if "`" in text else f"{fence}{text}{fence}"
 
 
 if __name__ == "__main__":
