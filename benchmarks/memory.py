@@ -7,6 +7,11 @@ should show.
 
 - `--recipe baseline` (default): `recipes/baseline.py` on `--dataset` (digits resized to
   96x96 RGB, batch 256, unless told otherwise).
+- `--recipe activations`: `recipes/train.py --model cnn` on digits resized to 64x64 RGB,
+  batch 128, where activations dominate (128 x 64 x 64 x 32 floats, 64 MiB, per tensor of
+  the first block), with `--activation gelu` and `relu`, each plain and `--remat`. A GELU's
+  backward pass needs its input, kept per layer unless recomputed; a ReLU's needs only its
+  output, which the next layer keeps anyway, so `--remat` saves memory with the first only.
 - `--recipe cifar`: the CIFAR recipe of `benchmarks/time_to_accuracy.py`, i.e.
   `recipes/train.py` with its `RECIPE_FLAGS` (fastnet, one-cycle, label smoothing, flip and
   translation) on `../shared/data/cifar10_test.npz`, for `--epochs` (default 1); it prints a
@@ -16,6 +21,7 @@ Run:
 
     python benchmarks/memory.py                    # digits resized to 96x96 RGB, batch 256
     python benchmarks/memory.py --dataset ../shared/data/cifar10_test.npz --image-size 32
+    python benchmarks/memory.py --recipe activations  # where activations dominate: --remat's saving
     python benchmarks/memory.py --recipe cifar --out /tmp/memory.md
     python benchmarks/memory.py --quick            # smoke run: 16x16 digits, two variants
 """
@@ -65,7 +71,7 @@ def _env():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipe", choices=("baseline", "cifar"), default="baseline")
+    parser.add_argument("--recipe", choices=("baseline", "activations", "cifar"), default="baseline")
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--image-size", default="96")
     parser.add_argument("--batch-size", default="256")
@@ -90,6 +96,14 @@ def main():
         if args.quick:
             common += ["--width", "8", "--split", "0.05,0.05,0.9"]
         shown = f"recipes/train.py {' '.join(common).replace(CIFAR, os.path.relpath(CIFAR, ROOT))}"
+    elif args.recipe == "activations":
+        recipe = "train"
+        size, batch = ("16", "32") if args.quick else ("64", "128")
+        common = ["--model", "cnn", "--dataset", args.dataset, "--image-size", size, "--channels", "3",
+                  "--batch-size", batch, "--epochs", args.epochs]
+        variants = {f"{name}{remat}": ["--activation", name] + remat.split()
+                    for name in ("gelu", "relu") for remat in ("", " --remat")}
+        shown = f"recipes/train.py {' '.join(common)}"
     else:
         recipe = "baseline"
         common = ["--dataset", args.dataset, "--image-size", args.image_size, "--channels", "3",
@@ -106,17 +120,21 @@ def main():
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         mb, seconds = (float(v) for v in out.stdout.split()[-2:])
         rows.append((name, mb, seconds))
-    plain = rows[0][1]
+    plain = {name: mb for name, mb, _ in rows}  # "x --remat" is compared with "x", others with the first
     lines = [
         f"## Peak memory (RSS) of {shown}",
         f"Python {platform.python_version()}, {_versions()}, {os.cpu_count()} CPU cores; "
         "one fresh process per variant" + (" (--quick)" if args.quick else ""),
         "",
-        "| variant | peak RSS (MB) | vs plain | seconds |",
+        f"| variant | peak RSS (MB) | vs {'the same without --remat' if args.recipe == 'activations' else 'plain'} "
+        "| seconds |",
         "|---|---:|---:|---:|",
     ]
     for name, mb, seconds in rows:
-        lines.append(f"| {name} | {mb:,.0f} | {mb / plain:.2f} | {seconds:.0f} |")
+        # "gelu --remat" against "gelu"; each activation's plain row against itself; the rest against plain
+        compared = name[: -len(" --remat")] if name.endswith(" --remat") else name
+        base = plain[compared] if args.recipe == "activations" else rows[0][1]
+        lines.append(f"| {name} | {mb:,.0f} | {mb / base:.2f} | {seconds:.0f} |")
     _emit(lines, args.out)
 
 

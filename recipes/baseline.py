@@ -35,7 +35,7 @@ def build_parser():
     parser = runner.make_parser("baseline", __doc__, kfold=True, **DEFAULTS)
     model = parser.add_argument_group("model")
     model.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="Adam's fixed learning rate")
-    model.add_argument("--filters", type=runner.flags.positive_int, default=FILTERS, help="filters in the first block")
+    model.add_argument("--filters", type=runner.flags.width, default=FILTERS, help="filters in the first block")
     return parser
 
 

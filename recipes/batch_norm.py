@@ -36,8 +36,8 @@ CLAIM = "batch normalization converges 14x faster and allows higher learning rat
 def build_parser():
     parser = runner.make_parser("batch_norm", __doc__, kfold=True, **DEFAULTS)
     group = parser.add_argument_group("batch norm")
-    group.add_argument("--depth", type=runner.flags.positive_int, default=DEPTH, help="hidden layers")
-    group.add_argument("--width", type=runner.flags.positive_int, default=WIDTH, help="units per layer")
+    group.add_argument("--depth", type=runner.flags.depth, default=DEPTH, help="hidden layers")
+    group.add_argument("--width", type=runner.flags.width, default=WIDTH, help="units per layer")
     group.add_argument("--learning-rates", default=LEARNING_RATES, help="comma-separated SGD rates to try")
     group.add_argument("--target", type=float, default=TARGET, help="validation accuracy to reach")
     return parser

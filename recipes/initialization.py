@@ -44,8 +44,8 @@ CLAIM = "Glorot suits tanh/sigmoid, He suits ReLU; the right one prevents vanish
 def build_parser():
     parser = runner.make_parser("initialization", __doc__, kfold=True, **DEFAULTS)
     group = parser.add_argument_group("initialization")
-    group.add_argument("--depth", type=runner.flags.positive_int, default=DEPTH, help="hidden layers (>= 10)")
-    group.add_argument("--width", type=runner.flags.positive_int, default=WIDTH, help="units per hidden layer")
+    group.add_argument("--depth", type=runner.flags.depth, default=DEPTH, help="hidden layers (>= 10)")
+    group.add_argument("--width", type=runner.flags.width, default=WIDTH, help="units per hidden layer")
     group.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="SGD's learning rate")
     return parser
 

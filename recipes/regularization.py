@@ -36,7 +36,7 @@ def build_parser():
     parser = runner.make_parser("regularization", __doc__, kfold=True, **DEFAULTS)
     group = parser.add_argument_group("regularization")
     group.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="Adam's learning rate")
-    group.add_argument("--width", type=runner.flags.positive_int, default=WIDTH, help="units per hidden layer")
+    group.add_argument("--width", type=runner.flags.width, default=WIDTH, help="units per hidden layer")
     group.add_argument("--l1", type=float, default=L1, help="L1 kernel penalty of the L1 variant")
     group.add_argument("--l2", type=float, default=L2, help="L2 kernel penalty of the L2 variant")
     group.add_argument("--weight-decay", type=float, default=WEIGHT_DECAY, help="AdamW's decoupled decay")

@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(RECIPES))  # kerasext and recipes, when run f
 
 from kerasext import runner  # noqa: E402  (first: starts TensorFlow without its C++ log lines)
 from kerasext import tuning  # noqa: E402
-from kerasext.runner.flags import ArgumentParser, nonnegative_int, positive_int  # noqa: E402
+from kerasext.runner.flags import ArgumentParser, nonnegative_int, positive_int, seed  # noqa: E402
 from kerasext.tuning import distributed  # noqa: E402
 
 SETTINGS = "sweep.json"
@@ -63,7 +63,7 @@ def build_parser():
     trials = parser.add_argument_group("trials (passed to every trial)")
     trials.add_argument("--epochs", type=positive_int, default=None,
                         help="epochs per trial (Hyperband: the most); default the recipe's")
-    trials.add_argument("--seed", type=int, default=0, help="the trials' seed, the folds' and the oracle's")
+    trials.add_argument("--seed", type=seed, default=0, help="the trials' seed, the folds' and the oracle's")
     output = parser.add_argument_group("output")
     output.add_argument("--model-dir", default=None, help="the sweep folder (default runs/sweep/<time>)")
     output.add_argument("--overwrite", action="store_true", help="start the sweep in --model-dir again")

@@ -55,9 +55,9 @@ def build_parser():
     model = parser.add_argument_group("model")
     model.add_argument("--model", default="cnn",
                        help="cnn, mlp, resnet, fastnet, or a keras.applications name (MobileNetV3Small, ...)")
-    model.add_argument("--width", type=runner.flags.positive_int, default=None,
+    model.add_argument("--width", type=runner.flags.width, default=None,
                        help="first-block filters (cnn 32, resnet 16) or hidden units (mlp 128)")
-    model.add_argument("--depth", type=runner.flags.positive_int, default=None,
+    model.add_argument("--depth", type=runner.flags.depth, default=None,
                        help="conv blocks, hidden layers or residual stages")
     model.add_argument("--activation", default="relu", help="hidden activation (initializer follows it)")
     model.add_argument("--dropout", type=float, default=0.0, help="dropout rate before dense layers")

@@ -8,6 +8,7 @@ import os
 import sys
 
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import ROOT, load_recipe
@@ -356,3 +357,70 @@ def test_a_damaged_metrics_json_is_one_line_naming_it(tmp_path, capsys, content)
     assert exit_info.value.code == 2 and len(lines) == 1, lines
     assert str(tmp_path / "baseline" / "20250101-000000" / "metrics.json") in lines[0]
 
+
+
+# 16. --remat recomputes every layer that can run twice ----------------------------------------
+
+
+def cnn(extra=()):
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="gelu")(inputs)
+    for layer in extra:
+        x = layer(x)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(16, activation="gelu")(x)
+    outputs = keras.layers.Dense(10, activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    return model
+
+
+def forward_convolutions(model, x, y):
+    """Conv2D ops in one training step's graph: the forward ones, plus one per recomputed conv."""
+    @tf.function
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            loss = keras.ops.mean(model.compute_loss(x, y, model(x, training=True)))
+        return tape.gradient(loss, model.trainable_variables)
+
+    graph = step.get_concrete_function(x, y).graph
+    return sum(op.type == "Conv2D" for op in graph.get_operations())
+
+
+def test_remat_wraps_every_layer_that_can_run_twice_and_recomputes_it():
+    extra = [keras.layers.BatchNormalization(), keras.layers.Dropout(0.2)]
+    model = cnn(extra)
+    names = runner.rematerialize(model)
+    kinds = {model.get_layer(name).__class__.__name__ for name in names}
+    # The softmax output (its loss reads the logits), batch norm and dropout are not recomputed.
+    assert kinds == {"Conv2D", "MaxPooling2D", "Flatten", "Dense"} and len(names) == 4, names
+    assert runner.rematerialize(model) == names  # twice is once
+    x, y = tf.zeros((4, 8, 8, 1)), tf.zeros((4,), "int32")
+    assert forward_convolutions(model, x, y) == 2 and forward_convolutions(cnn(), x, y) == 1
+
+
+def test_remat_trains_to_the_same_weights():
+    arrays = data.load_arrays("digits")
+    x, y = arrays.x[:320], arrays.y[:320]
+    models = []
+    for remat in (False, True):
+        keras.utils.set_random_seed(0)
+        model = cnn([keras.layers.BatchNormalization(), keras.layers.Dropout(0.2)])
+        if remat:
+            runner.rematerialize(model)
+        keras.utils.set_random_seed(1)
+        model.fit(x, y, batch_size=64, epochs=1, verbose=0, shuffle=False)
+        models.append(model)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+
+
+def test_run_fit_rematerializes_with_the_flag(tmp_path):
+    train, validation, _, _ = data.load("digits", batch_size=64)
+    for remat in (False, True):
+        run = runner.Run(str(tmp_path / str(remat)), {"remat": remat, "checkpoint_every": 0})
+        model = cnn()
+        run.fit(model, train.take(2), 1, verbose=0)
+        wrapped = [layer.name for layer in model.layers if getattr(layer, "_kerasext_remat", False)]
+        assert bool(wrapped) == remat

@@ -1,7 +1,7 @@
 """The recipe runner: shared flags, one output folder per run, a CLI boundary, measured comparisons.
 
 A recipe is `parse_args` -> `setup` -> `load_data` -> build and compile inside
-`scope(args)` (the strategy's scope, plus `--remat`) -> `check_targets` -> `start_run`
+`scope(args)` (the strategy's scope; `--remat` applied by `rematerialize`) -> `check_targets` -> `start_run`
 -> `fit(callbacks=run.callbacks(train))` -> `finish`, wrapped in `run_cli`. A comparison
 recipe trains its variants with `fit_variant` and tabulates them with `Comparison`.
 
@@ -32,6 +32,7 @@ from kerasext.runner.history import HistoryWriter  # noqa: E402
 from kerasext.runner.plots import plot_variants  # noqa: E402
 from kerasext.runner.process import load_data, scope, setup, strategy  # noqa: E402
 from kerasext.runner.provenance import versions, weights_digest  # noqa: E402
+from kerasext.runner.remat import rematerializable, rematerialize  # noqa: E402
 from kerasext.runner.run import Run  # noqa: E402
 from kerasext.runner.training import (  # noqa: E402
     EpochTimer,
@@ -44,10 +45,11 @@ from kerasext.runner.vertex import metric_value, report_metric  # noqa: E402
 
 __all__ = [
     "ArgumentParser", "BackupAndResume", "COMPARISON_FILE", "Comparison", "EpochTimer",
-    "HistoryWriter", "Run", "UsageError", "VariantResult", "check_model_dir", "command_line", "epochs_to_target",
-    "fit_variant", "format_value", "latest_checkpoint", "load_data", "make_parser", "metric_value",
-    "parse_args", "plot_variants", "report_metric", "run_cli", "scope", "setup", "start_run",
-    "strategy", "summarize_history", "versions", "weights_digest",
+    "HistoryWriter", "Run", "UsageError", "VariantResult", "check_model_dir", "command_line",
+    "epochs_to_target", "fit_variant", "format_value", "latest_checkpoint", "load_data",
+    "make_parser", "metric_value", "parse_args", "plot_variants", "rematerializable",
+    "rematerialize", "report_metric", "run_cli", "scope", "setup", "start_run", "strategy",
+    "summarize_history", "versions", "weights_digest",
 ]
 
 # The one path a comparison recipe trains its variants by (see `variants`).

@@ -3,7 +3,7 @@
 import os
 import sys
 
-from kerasext.runner import errors, files
+from kerasext.runner import errors, files, logs
 
 
 def run_cli(main, argv=None):
@@ -22,6 +22,7 @@ def run_cli(main, argv=None):
     try:
         return main(argv)
     except Exception as error:  # noqa: BLE001 - the boundary: every failure becomes one line
+        logs.discard_held()  # what it had to say before: only the error is shown
         if os.environ.get("KERASEXT_TRACEBACK"):
             raise
         message = " ".join(str(error).split()) or repr(error)

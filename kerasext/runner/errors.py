@@ -4,7 +4,9 @@
 checkpoint to resume from. `run_cli` turns it into one line and exit code 2. A plain
 `ValueError` counts as the user's input too while the run has not started training (the
 library's argument checks, `kerasext.data.load` refusing a dataset, ...): until `start_run`
-created the run's folder. After that, a `ValueError` is a failure like any other exception.
+created the run's folder. From there until `Run.finish` has written the run's results, a
+`ValueError` is a failure like any other exception (so a sweep, which runs trial after trial
+in one process, still reports its own bad input as such between and after them).
 """
 
 _state = {"started": False}
@@ -22,6 +24,11 @@ def reset():
 def mark_started():
     """Marks that the run's inputs were accepted and its folder made (`start_run`)."""
     _state["started"] = True
+
+
+def mark_finished():
+    """Marks that the run wrote its results (`Run.finish`): training is over."""
+    _state["started"] = False
 
 
 def is_input_error(error):

@@ -17,6 +17,8 @@ MAX_EPOCHS = 100_000
 MAX_BATCH_SIZE = 65_536
 MAX_IMAGE_SIZE = 1024
 MAX_SEED = 2**32 - 1  # NumPy's seeds
+MAX_DEPTH = 1000  # layers, blocks or stages of a model
+MAX_WIDTH = 8192  # units or filters per layer (8192 x 8192 float32 weights: 256 MiB a layer)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -71,7 +73,22 @@ def make_parser(recipe, description=None, kfold=False, **defaults):
     data.add_argument("--channels", type=int, choices=(1, 3), default=None, help="convert to 1 or 3 channels")
     data.add_argument(
         "--split", type=fractions, default=(0.8, 0.1, 0.1),
-        help="train,validation,test fractions (default 0.8,0.1,0.1)",
+        help="train,validation,test fractions (default 0.8,0.1,0.1; a TFDS set keeps its "
+        "official test split unless --resplit)",
+    )
+    data.add_argument(
+        "--cache", default="auto", metavar="auto|memory|none|PATH",
+        help="decoded images of a folder or TFDS set: auto (in memory when all splits take <= 1 GiB "
+        "as uint8, else decoded every epoch), memory, none, or a local folder for memory-mapped .npy files",
+    )
+    data.add_argument(
+        "--skip-bad-images", action="store_true",
+        help="leave unreadable image files out (and log how many) instead of stopping with the first one's name",
+    )
+    data.add_argument(
+        "--resplit", action="store_true",
+        help="TFDS: pool every official split and split it by --split (default: keep the official "
+        "test split; --split only carves validation from train)",
     )
     if kfold:
         data.add_argument(
@@ -93,7 +110,12 @@ def make_parser(recipe, description=None, kfold=False, **defaults):
     )
     training.add_argument("--tpu", default=None, help="TPU name or address for --strategy tpu ('local' on a TPU VM)")
     training.add_argument("--deterministic", action="store_true", help="turn on TensorFlow op determinism")
-    training.add_argument("--remat", action="store_true", help="rematerialize activations (keras.RematScope) to save memory")
+    training.add_argument(
+        "--remat", action="store_true",
+        help="rematerialize: every layer that can run twice (no dropout, batch norm or frozen "
+        "weights) recomputes its internals in the backward pass instead of keeping them; "
+        "less memory, more compute",
+    )
     output = parser.add_argument_group("output")
     output.add_argument(
         "--model-dir", default=None,
@@ -158,7 +180,7 @@ def config_argv(parser, path, saved):
         if dest in _NOT_FROM_CONFIG or dest == "recipe" or value is None:
             continue
         action = actions[dest]
-        flag = max(action.option_strings, key=len)
+        flag = max((s for s in action.option_strings if not s.startswith("--no-")), key=len)
         if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction,
                                argparse.BooleanOptionalAction)):
             if not isinstance(value, bool):
@@ -212,6 +234,8 @@ def int_between(minimum, maximum):
 positive_int = int_at_least(1)
 nonnegative_int = int_at_least(0)
 seed = int_at_least(0, MAX_SEED)
+depth = int_at_least(1, MAX_DEPTH)  # `--depth` of a recipe's model
+width = int_at_least(1, MAX_WIDTH)  # `--width` (and `--filters`) of a recipe's model
 
 
 def finite_float(text):

@@ -54,3 +54,8 @@ def pause():
 
 def show_held():
     _handler.show_held()
+
+
+def discard_held():
+    """Drops the lines held back (a bad input prints only its error) and shows later ones."""
+    _handler._held = None

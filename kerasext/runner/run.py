@@ -10,12 +10,13 @@ import keras
 from kerasext import data as kdata
 from kerasext.distribute import is_chief
 from kerasext.plot import plot_history
-from kerasext.runner import files
+from kerasext.runner import errors, files
 from kerasext.runner.backup import BackupAndResume, latest_checkpoint
 from kerasext.runner.errors import UsageError
 from kerasext.runner.files import BACKUP, CURVES, HISTORY, LOGS, METRICS, MODEL
 from kerasext.runner.history import HistoryWriter
 from kerasext.runner.provenance import versions, weights_digest
+from kerasext.runner.remat import rematerialize
 from kerasext.runner.vertex import report_metric
 
 
@@ -70,7 +71,8 @@ class Run:
         Keras runs every epoch of one `fit` for the same number of steps, so a run resumed
         in the middle of epoch `e` trains the rest of `e` in one `fit` (the batches not yet
         done, in the same order) and the remaining epochs in a second; the callbacks carry
-        their state across. Without a checkpoint it is one plain `model.fit`.
+        their state across. Without a checkpoint it is one plain `model.fit`. With `--remat`
+        the model is rematerialized first (`kerasext.runner.rematerialize`).
 
         Args:
             model: the compiled model.
@@ -84,6 +86,8 @@ class Run:
             trained before a restart.
         """
         callbacks = self.callbacks(train) if callbacks is None else callbacks
+        if self.config.get("remat"):
+            rematerialize(model)
         kwargs.setdefault("shuffle", False)  # the pipeline shuffles; Keras would only warn
         position = kdata.position_of(train)
         start = self._backup.start_point() if self._backup is not None else None
@@ -155,11 +159,13 @@ class Run:
                 plot_history(curves, temporary, title=self.config.get("recipe"), note=note)
         if not self.chief:
             shutil.rmtree(self.directory, ignore_errors=True)
+            errors.mark_finished()
             return metrics
         for name, value in metrics["test"].items():
             print(f"test {name}: {value:.4f}")
         print(f"outputs: {self.directory}")
         report_metric(metrics)  # in a Vertex AI tuning trial only
+        errors.mark_finished()
         return metrics
 
 

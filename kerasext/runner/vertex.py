@@ -10,6 +10,8 @@ In a Vertex AI tuning trial the recipe reports its metric itself: `Run.finish` c
 import logging
 import os
 
+from kerasext.runner.errors import UsageError
+
 NAME_VARIABLES = ("KERASEXT_HP_METRIC", "CLOUD_ML_HP_METRIC_TAG")
 FILE_VARIABLE = "CLOUD_ML_HP_METRIC_FILE"
 
@@ -18,13 +20,13 @@ def metric_value(metrics, name):
     """A metric of a run's metrics.json: `final_epoch[name]`, or `test[x]` for `name="test_x"`.
 
     Raises:
-        ValueError: if the run has no such metric (the message lists those it has).
+        UsageError: if the run has no such metric (the message lists those it has).
     """
     section, key = ("test", name[len("test_"):]) if name.startswith("test_") else ("final_epoch", name)
     value = (metrics.get(section) or {}).get(key)
     if value is None:
         known = [*(metrics.get("final_epoch") or {}), *(f"test_{k}" for k in metrics.get("test") or {})]
-        raise ValueError(f"the run has no metric {name!r}; it has: {', '.join(known)}")
+        raise UsageError(f"the run has no metric {name!r}; it has: {', '.join(known)}")
     return float(value)
 
 
@@ -38,7 +40,7 @@ def report_metric(metrics):
         The value reported, or `None` when no metric name is set (not a tuning trial).
 
     Raises:
-        ValueError: if a metric name is set but cloudml-hypertune is not installed, or the
+        UsageError: if a metric name is set but cloudml-hypertune is not installed, or the
             run has no such metric. The run's files are already written by then.
     """
     name = next((os.environ[v] for v in NAME_VARIABLES if os.environ.get(v)), None)
@@ -51,7 +53,7 @@ def report_metric(metrics):
     try:
         import hypertune
     except ImportError:
-        raise ValueError(
+        raise UsageError(
             f"{'/'.join(NAME_VARIABLES)} asks for a tuning report of {name!r}, but cloudml-hypertune "
             f"is not installed (pip install -e '.[cloud]'); the run's files are written"
         ) from None

@@ -13,16 +13,21 @@ and workers ask it for trials and report results. What this adds, against upstre
   restarts one that dies (killed, or a gRPC error as in #915) with the same tuner id, so
   the oracle hands it back its unfinished trial: no trial is lost or run twice. After
   `max_restarts` it gives up and the sweep stops with an error; the same command resumes.
+- A worker that `Workers` started exits when its chief dies (`exit_with_chief`): upstream's
+  waits up to its RPC timeout, so a rerun's worker would train the same trial beside it.
+- A sweep in which every trial failed stops with a `SweepError` (exit code 1), not 0.
 """
 
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent import futures
 
 ID, IP, PORT = "KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"
+CHIEF_PID = "KERASEXT_SWEEP_CHIEF_PID"  # set by `Workers`: the process whose death ends a worker
 HOST = "127.0.0.1"
 
 
@@ -66,7 +71,8 @@ def serve(tuner, on_change=None, workers=None, timeout=None, poll=0.5):
         poll: seconds between checks. Defaults to `0.5`.
 
     Raises:
-        SweepError: at the deadline, or when a worker died more than `max_restarts` times.
+        SweepError: at the deadline, when a worker died more than `max_restarts` times, or
+            when every trial failed.
     """
     import grpc
     from keras_tuner.src import protos
@@ -97,6 +103,31 @@ def serve(tuner, on_change=None, workers=None, timeout=None, poll=0.5):
                     f"{', '.join(t.trial_id for t in oracle.ongoing_trials.values()) or 'none'}")
     finally:
         server.stop(grace=2).wait()
+    check_some_trial_completed(oracle)
+
+
+def check_some_trial_completed(oracle):
+    """Raises a `SweepError` when the sweep ran trials and every one of them failed."""
+    trials = sorted(dict(oracle.trials).values(), key=lambda t: int(t.trial_id))
+    if trials and not any(t.status == "COMPLETED" for t in trials):
+        messages = [t.message.strip().splitlines()[-1] for t in trials if (t.message or "").strip()]
+        raise SweepError(f"every trial failed ({len(trials)}); the last: {messages[-1] if messages else '?'}")
+
+
+def exit_with_chief(pid, poll=1.0):
+    """Ends this process (exit code 3) once the process `pid`, its parent, is gone.
+
+    A worker started by `Workers` calls it: a chief that is killed then leaves no worker
+    training, so a rerun of the sweep never has two processes on one trial.
+    """
+
+    def watch():
+        while os.getppid() == pid:
+            time.sleep(poll)
+        _say(f"the sweep's chief (pid {pid}) is gone: this worker stops")
+        os._exit(3)
+
+    threading.Thread(target=watch, name="kerasext-chief-watch", daemon=True).start()
 
 
 class Workers:
@@ -122,7 +153,7 @@ class Workers:
             self._start(tuner_id)
 
     def _start(self, tuner_id):
-        env = {**os.environ, ID: tuner_id, IP: HOST, PORT: str(self.port)}
+        env = {**os.environ, ID: tuner_id, IP: HOST, PORT: str(self.port), CHIEF_PID: str(os.getpid())}
         with open(os.path.join(self.log_dir, f"{tuner_id}.log"), "a") as log:
             self.processes[tuner_id] = subprocess.Popen(
                 self.command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -133,7 +164,7 @@ class Workers:
 
         Raises:
             SweepError: for a worker out of restarts.
-            ValueError: for a worker that exited with code 2 (bad input), with its last log line.
+            UsageError: for a worker that exited with code 2 (bad input), with its last log line.
         """
         for tuner_id, process in self.processes.items():
             code = process.poll()
@@ -141,7 +172,9 @@ class Workers:
                 continue
             log = os.path.join(self.log_dir, f"{tuner_id}.log")
             if code == 2:  # bad input (an objective no run writes, ...): the sweep's exit code too
-                raise ValueError(f"worker {tuner_id} refused its input: {_last_line(log)}")
+                from kerasext.runner.errors import UsageError  # here: this module stays light
+
+                raise UsageError(f"worker {tuner_id} refused its input: {_last_line(log)}")
             if self.restarts[tuner_id] >= self.max_restarts:
                 raise SweepError(
                     f"worker {tuner_id} died {self.restarts[tuner_id] + 1} times (last exit code "

@@ -9,11 +9,16 @@ reporting, model checkpoints and Hyperband's warm start from the previous round'
 are not used (a Hyperband trial trains from scratch for its `tuner/epochs`).
 """
 
+import glob
+import json
 import os
 import sys
 import time
 
 import keras_tuner
+
+from kerasext.runner.errors import UsageError
+from kerasext.tuning import distributed
 
 TUNERS = ("grid", "random", "bayesian", "hyperband")
 
@@ -28,6 +33,17 @@ class RecipeTrials:
 
     on_trial_ended = None
     _polling = False
+
+    def search(self, *args, **kwargs):
+        """Keras Tuner's search; a worker `Workers` started stops with its chief, and a
+        local sweep in which every trial failed raises a `SweepError` (exit code 1)."""
+        worker = distributed.role() == "worker"
+        if worker and os.environ.get(distributed.CHIEF_PID):
+            distributed.exit_with_chief(int(os.environ[distributed.CHIEF_PID]))
+        result = super().search(*args, **kwargs)
+        if not worker:
+            distributed.check_some_trial_completed(self.oracle)
+        return result
 
     def run_trial(self, trial, *args, **kwargs):
         hp = trial.hyperparameters
@@ -89,12 +105,14 @@ def make_tuner(kind, hypermodel, directory, objective="val_accuracy", direction=
 
     Raises:
         ValueError: for an unknown `kind` or `max_trials < 1`.
+        UsageError: for a damaged oracle.json or trial.json in `directory` (`check_sweep_files`).
     """
     if kind not in TUNERS:
         raise ValueError(f"`--tuner` must be one of {', '.join(TUNERS)}. Received: {kind!r}")
     if not isinstance(max_trials, int) or max_trials < 1:
         raise ValueError(f"`--max-trials` must be an integer >= 1. Received: {max_trials!r}")
     directory = os.path.abspath(directory)
+    check_sweep_files(directory)
     common = dict(
         hypermodel=hypermodel, objective=keras_tuner.Objective(objective, direction),
         # Keras Tuner's oracle takes seed 0 for "none" (`seed or random.randint(1, 10000)`)
@@ -111,3 +129,30 @@ def make_tuner(kind, hypermodel, directory, objective="val_accuracy", direction=
         return RecipeBayesianOptimization(max_trials=max_trials, num_initial_points=initial, **common)
     cls = RecipeGridSearch if kind == "grid" else RecipeRandomSearch
     return cls(max_trials=max_trials, **common)
+
+
+def check_sweep_files(directory):
+    """Refuses, in one line naming it, an oracle.json or trial_*/trial.json that does not read.
+
+    Keras Tuner resumes a sweep from these files and fails on a truncated one with a JSON
+    traceback that names no file.
+
+    Raises:
+        UsageError: naming the first file that is not a JSON object.
+    """
+    paths = [os.path.join(directory, "oracle.json"),
+             *sorted(glob.glob(os.path.join(directory, "trial_*", "trial.json")))]
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        try:
+            with open(path) as file:
+                state = json.load(file)
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            state = error
+        if not isinstance(state, dict):
+            reason = f"not JSON: {state}" if isinstance(state, Exception) else "not a JSON object"
+            raise UsageError(
+                f"{path} is damaged ({reason}), so the sweep in {directory} cannot resume; "
+                "restore the file, or start the sweep over with --overwrite"
+            )
