@@ -234,9 +234,17 @@ def _application(inputs, family, weights):
             f"keras.applications.{family} needs RGB images of at least 32x32; pass "
             f"--image-size 32 --channels 3. Received: input_shape={tuple(inputs.shape[1:])}"
         )
-    base = getattr(keras.applications, family)(
-        include_top=False, weights=weights, input_shape=tuple(inputs.shape[1:]), pooling="avg",
-    )
+    try:
+        base = getattr(keras.applications, family)(
+            include_top=False, weights=weights, input_shape=tuple(inputs.shape[1:]), pooling="avg",
+        )
+    except Exception as error:  # noqa: BLE001 - offline: URL, socket or SSL errors of many kinds
+        if weights != "imagenet" or isinstance(error, ValueError):
+            raise
+        raise ValueError(
+            f"ImageNet weights for {family} cannot be downloaded here ({type(error).__name__}: "
+            f"no network?); pass `weights` a weights file, or weights=None. Received: weights='imagenet'"
+        ) from None
     return base(inputs * 255.0)  # applications expect [0, 255] inputs and rescale themselves
 
 

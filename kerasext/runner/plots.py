@@ -3,6 +3,8 @@
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from kerasext.runner import files
+
 
 def plot_variants(histories, path, keys=("val_accuracy", "loss"), title=None, x="epoch", log_y=False):
     """Writes a PNG with one panel per key and one line per variant.
@@ -45,5 +47,6 @@ def plot_variants(histories, path, keys=("val_accuracy", "loss"), title=None, x=
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    figure.savefig(path, format="png", dpi=100)
+    with files.replacing(path) as temporary:  # written whole, as every file of a run
+        figure.savefig(temporary, format="png", dpi=100)
     return path

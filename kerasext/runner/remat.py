@@ -63,8 +63,8 @@ def _recomputed(layer):
     """`layer.call` run under `keras.remat`, its keyword arguments (`training=...`) closed over.
 
     The layer's weights enter the recomputed function as inputs, read once in the forward
-    pass: read again in the backward pass, a weight could already hold the optimizer's
-    update of the same step (TensorFlow does not order that read before the update).
+    pass, so the backward pass recomputes with the values the forward pass used, whatever
+    else reads or updates the variables in between.
     """
     call = layer.call
 

@@ -2,7 +2,7 @@
 
 A comparison recipe declares its variants as data, `{name: Variant(...)}`, and one call,
 `train_variants`, trains them all the same way: for each variant, load its data, reseed,
-build its model inside `scope(args)` (the strategy's scope, plus `--remat`), create its
+build its model inside `scope(args)` (the strategy's scope; `--remat` by `rematerialize`), create its
 optimizer there from a function, compile, fit (the checkpointed variant through
 `Run.fit`, so a killed run resumes), evaluate and measure. Every function it calls takes
 the run's `args` first, so a variant depends on the seed only through `args.seed`.
@@ -19,6 +19,7 @@ from kerasext import callbacks as kcallbacks
 from kerasext import layers as klayers
 from kerasext.data import Splits
 from kerasext.runner.process import load_data, scope
+from kerasext.runner.remat import rematerialize
 from kerasext.runner.training import EpochTimer, VariantResult, summarize_history
 
 
@@ -190,6 +191,8 @@ def train_variant(
     with scope(args):
         model.compile(optimizer=make_optimizer(variant.optimizer), loss=variant.loss,
                       metrics=list(metrics) or None)
+    if getattr(args, "remat", False):
+        rematerialize(model)  # --remat for every variant (Run.fit does it too; twice is once)
     callbacks = list(variant.callbacks)
     timer = _Timer()
     epochs = variant.epochs or args.epochs
