@@ -81,3 +81,22 @@ def run_in(tmp_path, monkeypatch):
 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+# Whole files of long checks (recipe runs at their test settings, killed and restarted runs,
+# subprocesses per case): `make test-slow` runs them, `make test` (15-minute budget on 2 cores)
+# does not. Measured here: the 12 recipe files took about 7 minutes of a 2-core run.
+SLOW_FILES = {
+    *(f"test_recipe_{name}.py" for name in (
+        "augmentation", "batch_norm", "bias_variance", "compatibility", "cross_validation",
+        "initialization", "losses", "optimizers", "regularization", "super_convergence", "train",
+        "transfer_learning")),
+    "test_reliability_runner.py", "test_reliability_cloud.py", "test_reliability_distribute.py",
+    "test_reliability_sweep.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
