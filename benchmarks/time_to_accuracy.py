@@ -79,7 +79,8 @@ def recipe(x_train, y_train, x_val, y_val, epochs, flags):
 
     train_py = load_train_recipe()
     args = train_py.build_parser().parse_args(shlex.split(flags) + ["--epochs", str(epochs)])
-    names = train_py.check_args(args)
+    train_py.check_args(args)
+    names = train_py.parse_augment(args.augment)
     keras.utils.set_random_seed(args.seed)
     augment = train_py.make_augmentations(names, args, num_classes=10)
     train = data.make_dataset(x_train, y_train, args.batch_size, shuffle=True, seed=args.seed,

@@ -29,7 +29,7 @@ import math
 
 from kerasext import runner  # first: starts TensorFlow without its C++ log lines
 import keras
-from kerasext import callbacks, data, losses, models, schedules
+from kerasext import callbacks, data, layers, losses, models, schedules
 
 DEFAULTS = dict(epochs=20, batch_size=64)
 AUGMENTS = ("flip", "rotate", "translate", "cutout", "mixup", "cutmix", "mixup_cutmix")
@@ -131,6 +131,12 @@ def augment_options(args, num_classes):
     return dict(num_classes=num_classes, rotate_factor=args.rotate_factor, translate_factor=args.translate_factor,
                 cutout_size=args.cutout_size, mixup_alpha=args.mixup_alpha, cutmix_alpha=args.cutmix_alpha,
                 switch_prob=args.switch_prob)
+
+
+def make_augmentations(names, args, num_classes):
+    """The augmentation layers of `names`, in order, from the registry (as `train_variants` builds them)."""
+    options = augment_options(args, num_classes)
+    return [layers.get_augmentation(name, seed=args.seed, **options) for name in names]
 
 
 def load_data(args, augment=None):
