@@ -159,7 +159,14 @@ def fit_variant(
         train, validation_data=validation, epochs=epochs,
         callbacks=[*callbacks, timer], verbose=verbose, shuffle=False, class_weight=class_weight,
     )
-    summary = summarize_history(history, timer.seconds, target=target)
+    summary = evaluate_variant(model, summarize_history(history, timer.seconds, target=target),
+                               test=test, train_eval=train_eval)
+    return VariantResult(history.history, timer.seconds, summary, model)
+
+
+def evaluate_variant(model, summary, test=None, train_eval=None):
+    """Adds `test_<metric>` entries, and with `train_eval` (the training data without
+    augmentation) `train_eval_accuracy` and `generalization_gap`, to `summary`; returns it."""
     if test is not None:
         for name, value in model.evaluate(test, return_dict=True, verbose=0).items():
             summary[f"test_{name}"] = float(value)
@@ -168,7 +175,7 @@ def fit_variant(
         summary["train_eval_accuracy"] = float(clean.get("accuracy", math.nan))
         if "test_accuracy" in summary:
             summary["generalization_gap"] = summary["train_eval_accuracy"] - summary["test_accuracy"]
-    return VariantResult(history.history, timer.seconds, summary, model)
+    return summary
 
 
 def _last(values):

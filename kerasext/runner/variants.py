@@ -20,7 +20,7 @@ from kerasext import layers as klayers
 from kerasext.data import Splits
 from kerasext.runner.process import load_data, scope
 from kerasext.runner.remat import rematerialize
-from kerasext.runner.training import EpochTimer, VariantResult, summarize_history
+from kerasext.runner.training import EpochTimer, VariantResult, evaluate_variant, summarize_history
 
 
 @dataclasses.dataclass
@@ -206,15 +206,8 @@ def train_variant(
         history = model.fit(train, epochs=epochs, callbacks=[*callbacks, timer], shuffle=False, **options)
     history = getattr(history, "history", history)
     seconds = [math.nan] * (len(history.get("loss", [])) - len(timer.seconds)) + timer.seconds
-    summary = summarize_history(history, seconds, target=target)
-    if test is not None:
-        for key, value in model.evaluate(test, return_dict=True, verbose=0).items():
-            summary[f"test_{key}"] = float(value)
-    if train_eval is not None:
-        clean = model.evaluate(train_eval, return_dict=True, verbose=0)
-        summary["train_eval_accuracy"] = float(clean.get("accuracy", math.nan))
-        if "test_accuracy" in summary:
-            summary["generalization_gap"] = summary["train_eval_accuracy"] - summary["test_accuracy"]
+    summary = evaluate_variant(model, summarize_history(history, seconds, target=target),
+                               test=test, train_eval=train_eval)
     diagnoses = [c for c in callbacks if hasattr(c, "verdict")]  # a LearningCurveDiagnosis
     if diagnoses:
         verdict = diagnoses[0].verdict or {}
