@@ -19,6 +19,11 @@ It writes into the sweep folder (`--model-dir`, default runs/sweep/<time>): swee
 hparams/ (TensorBoard HParams), Keras Tuner's oracle.json and trial_<id>/ folders holding
 each trial's run(s). The same command resumes an interrupted sweep in the same folder;
 `--overwrite` starts it again (a folder that holds no sweep is never removed).
+
+A trial the recipe fails (it refuses its flags, raises, or its loss becomes NaN) is FAILED at
+once, with its reason in trials.csv. A trial the infrastructure fails (its worker killed or
+dead, a lost RPC, a sweep process that died while it ran) runs again, resumed from its
+checkpoint, up to `--max-retries` more times (trials.csv's `retries` column counts them).
 """
 
 import argparse
@@ -36,10 +41,12 @@ sys.path.insert(0, os.path.dirname(RECIPES))  # kerasext and recipes, when run f
 
 from kerasext import runner  # noqa: E402  (first: starts TensorFlow without its C++ log lines)
 from kerasext import tuning  # noqa: E402
-from kerasext.runner.flags import ArgumentParser, nonnegative_int, positive_int, seed  # noqa: E402
+from kerasext.runner.flags import (  # noqa: E402
+    ArgumentParser, int_between, nonnegative_int, positive_int, seed)
 from kerasext.tuning import distributed  # noqa: E402
 
 SETTINGS = "sweep.json"
+MAX_RETRIES = 100  # --max-retries at most
 # What must match for a sweep folder to be resumed (max-trials and workers may change).
 RESUMED_ON = ("recipe", "tuner", "objective", "direction", "cv", "seed", "epochs",
               "hyperband_factor", "space", "recipe_flags")
@@ -60,6 +67,9 @@ def build_parser():
     sweep.add_argument("--cv", type=int, default=None, metavar="K",
                        help="K-fold cross-validation inside each trial (2 <= K <= smallest class)")
     sweep.add_argument("--hyperband-factor", type=int, default=3, help="Hyperband's reduction factor")
+    sweep.add_argument("--max-retries", type=int_between(0, MAX_RETRIES), default=2,
+                       help="more runs of a trial the infrastructure failed (its process killed or "
+                       "dead, a lost RPC); a trial the recipe failed is not retried (default 2)")
     trials = parser.add_argument_group("trials (passed to every trial)")
     trials.add_argument("--epochs", type=positive_int, default=None,
                         help="epochs per trial (Hyperband: the most); default the recipe's")
@@ -110,6 +120,7 @@ def main(argv=None):
         "recipe": args.recipe, "tuner": args.tuner, "objective": args.objective, "direction": direction,
         "cv": args.cv, "seed": args.seed, "epochs": args.epochs, "hyperband_factor": args.hyperband_factor,
         "space": space, "recipe_flags": list(recipe_flags), "max_trials": args.max_trials,
+        "max_retries": args.max_retries,
     }
     if role == "worker":
         if not args.model_dir:
@@ -121,7 +132,8 @@ def main(argv=None):
     def tuner():
         return tuning.make_tuner(args.tuner, hypermodel, directory, objective=args.objective,
                                  direction=direction, max_trials=args.max_trials, seed=args.seed,
-                                 max_epochs=max_epochs, factor=args.hyperband_factor)
+                                 max_epochs=max_epochs, factor=args.hyperband_factor,
+                                 max_retries=args.max_retries)
 
     if role == "worker":
         distributed.set_rpc_timeout(args.rpc_timeout)
@@ -141,12 +153,10 @@ def main(argv=None):
         else:
             sweep = tuner()
             sweep.on_trial_ended = lambda: results.write(sweep.oracle, plot=False)
-            try:
-                sweep.search()
-            except RuntimeError as error:  # Keras Tuner: too many failed trials in a row
-                lines = str(error).strip().splitlines() or ["?"]
-                raise tuning.SweepError(f"Keras Tuner stopped the sweep: {lines[0]} Last: {lines[-1]}") from None
+            sweep.search()
     finally:
+        if sweep is not None:  # stopped in order (done, Ctrl-C, an error): running trials go back uncounted
+            tuning.failures.release(sweep.oracle)
         rows = results.write(sweep.oracle) if sweep is not None else []  # also when it stopped early
     return report(rows, results, directory, args.recipe)
 

@@ -1,9 +1,11 @@
-"""Issue 15 items 10 and 11, the sweep's side: a dead chief ends its workers, a sweep whose every
-trial failed exits 1, a damaged oracle.json or trial.json is one line naming it."""
+"""Issue 15 items 10 and 11, the sweep's side: a dead chief ends its workers, a trial the
+infrastructure failed runs again and completes, a sweep whose every trial failed exits 1, a
+damaged oracle.json or trial.json is one line naming it."""
 
-import importlib.util
+import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from conftest import ROOT, load_recipe
 sweep = load_recipe("sweep")
 SPACE = {"learning-rate": {"double": [1e-3, 1e-2], "scale": "log"}}
 DISTRIBUTED = os.path.join(ROOT, "kerasext", "tuning", "distributed.py")
+SWEEP = os.path.join(ROOT, "recipes", "sweep.py")
 
 
 @pytest.fixture
@@ -85,3 +88,66 @@ def _alive(pid):
             return file.read().split()[2] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+@pytest.fixture
+def start(tmp_path):
+    """Starts `sweep.py` in tmp_path (a 2-trial sweep of 2-epoch MLPs); kills what is left at the end."""
+    (tmp_path / "space.json").write_text(json.dumps(SPACE))
+    started = []
+
+    def launch(*extra):
+        argv = [sys.executable, SWEEP, "--space", "space.json", "--model", "mlp", "--model-dir", "sweep",
+                "--max-trials", "2", "--epochs", "2", "--timeout", "400", *extra]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
+        log = len(started)
+        process = subprocess.Popen(argv, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=open(tmp_path / f"out{log}.log", "w"),
+                                   stderr=open(tmp_path / f"err{log}.log", "w"), start_new_session=True)
+        started.append(process)
+        return process, tmp_path / f"err{log}.log"
+
+    yield launch
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)  # the sweep and its workers
+            process.wait()
+
+
+def wait_for(path, deadline, err):
+    while not path.exists():
+        assert time.time() < deadline, err.read_text()[-3000:]
+        time.sleep(0.05)
+
+
+def finished_rows(process, err):
+    assert process.wait(timeout=420) == 0, err.read_text()[-3000:]
+    with open(err.parent / "sweep" / "trials.csv") as file:
+        return list(csv.DictReader(file))
+
+
+def test_a_killed_workers_trial_runs_again_and_completes(start):
+    process, err = start("--workers", "1")
+    deadline = time.time() + 300
+    wait_for(err.parent / "sweep" / "trial_0" / "run" / "config.json", deadline, err)  # trial 0 is training
+    (pid,) = re.findall(r"started worker tuner0 \(pid (\d+)\)", err.read_text())
+    os.kill(int(pid), signal.SIGKILL)
+    rows = finished_rows(process, err)
+    text = err.read_text()
+    assert "trial 0: infrastructure: worker tuner0 was killed by SIGKILL; run 1 of 3, it runs again" in text
+    assert "worker tuner0 exited with code -9; restarting it (1 of 2)" in text
+    assert [(r["trial"], r["status"], r["retries"]) for r in rows] == [("0", "COMPLETED", "1"), ("1", "COMPLETED", "")]
+    metrics = json.loads((err.parent / "sweep" / "trial_0" / "run" / "metrics.json").read_text())
+    assert float(rows[0]["val_accuracy"]) == pytest.approx(metrics["final_epoch"]["val_accuracy"])
+
+
+def test_a_trial_left_running_by_a_killed_sweep_runs_again_on_resume_and_completes(start):
+    process, err = start()  # one process: the sweep runs its trials itself
+    wait_for(err.parent / "sweep" / "trial_0" / "run" / "config.json", time.time() + 300, err)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    process, err = start()  # the same command resumes
+    rows = finished_rows(process, err)
+    assert ("trial 0: infrastructure: a sweep process died while it ran (found RUNNING on resume); "
+            "run 1 of 3, it runs again") in err.read_text()
+    assert [(r["trial"], r["status"], r["retries"]) for r in rows] == [("0", "COMPLETED", "1"), ("1", "COMPLETED", "")]

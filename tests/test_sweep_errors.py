@@ -35,6 +35,9 @@ def space(run_in):
     ([], {"optimizer": {"categorical": ["adam", "lion"]}}, "optimizer='lion': recipes/train.py refuses"),
     (["--epochs", "1", "--learning-rate", "0.1"], SPACE, "flags both fixed and searched: --learning-rate"),
     (["--bogus", "1"], SPACE, "recipes/train.py refuses unrecognized arguments: --bogus"),
+    (["--max-retries", "-1"], SPACE, "argument --max-retries: must be an integer >= 0. Received: -1"),
+    (["--max-retries", "101"], SPACE, "argument --max-retries: must be an integer <= 100 (the limit for this flag). Received: 101"),
+    (["--max-retries", "two"], SPACE, "argument --max-retries: must be an integer >= 0. Received: 'two'"),
     (["--cv", "1"], SPACE, "`--cv` must be >= 2. Received: --cv 1"),
     (["--cv", "1000"], SPACE, "`--cv` must be from 2 to the smallest class's count"),
     (["--recipe", "losses", "--cv", "2"], SPACE, "`--cv` needs a recipe whose data comes from kerasext.runner.load_data"),
@@ -100,3 +103,5 @@ def test_trials_that_keep_failing_stop_the_sweep_with_exit_1_and_their_errors_re
         rows = list(csv.DictReader(file))
     assert [r["status"] for r in rows] == ["FAILED"] * 3
     assert all("needs RGB images of at least 32x32" in r["error"] for r in rows)
+    # the recipe's own failure: recorded as such and not retried (no retries column), --max-retries or not
+    assert all(r["error"].startswith("recipe: ValueError: ") for r in rows) and "retries" not in rows[0]

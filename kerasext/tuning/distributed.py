@@ -11,8 +11,10 @@ and workers ask it for trials and report results. What this adds, against upstre
   (keras-tuner #915; #254 was the chief not exiting at all).
 - `Workers` starts the worker processes, each logging to `<sweep>/workers/<id>.log`, and
   restarts one that dies (killed, or a gRPC error as in #915) with the same tuner id, so
-  the oracle hands it back its unfinished trial: no trial is lost or run twice. After
-  `max_restarts` it gives up and the sweep stops with an error; the same command resumes.
+  its unfinished trial counts as an infrastructure failure and runs again, resumed from its
+  checkpoint, by the next worker to ask (`failures.fail_running`; a trial that failed by
+  itself is never retried): no trial is lost or run by two processes. After `max_restarts`
+  it gives up and the sweep stops with an error; the same command resumes.
 - A worker that `Workers` started exits when its chief dies (`exit_with_chief`): upstream's
   waits up to its RPC timeout, so a rerun's worker would train the same trial beside it.
 - A sweep in which every trial failed stops with a `SweepError` (exit code 1), not 0.
@@ -65,18 +67,22 @@ def serve(tuner, on_change=None, workers=None, timeout=None, poll=0.5):
     Args:
         tuner: the chief's tuner (built with `KERASTUNER_TUNER_ID=chief`).
         on_change: called when a trial ends: writes the results.
-        workers: the `Workers` this process started, checked and restarted; `None` for
-            workers started elsewhere.
+        workers: the `Workers` this process started, checked and restarted (the trial of
+            one that died runs again while it has retries left); `None` for workers
+            started elsewhere.
         timeout: seconds until the sweep stops with a `SweepError`; `None` waits for ever.
         poll: seconds between checks. Defaults to `0.5`.
 
     Raises:
-        SweepError: at the deadline, when a worker died more than `max_restarts` times, or
-            when every trial failed.
+        SweepError: at the deadline, when a worker died more than `max_restarts` times,
+            when Keras Tuner stops after too many failed trials in a row, or when every
+            trial failed.
     """
     import grpc
     from keras_tuner.src import protos
     from keras_tuner.src.distribute import oracle_chief
+
+    from kerasext.tuning import failures  # here: this module stays light for the workers' watch
 
     oracle = tuner.oracle
     tuner.save()
@@ -96,7 +102,8 @@ def serve(tuner, on_change=None, workers=None, timeout=None, poll=0.5):
                 ended = len(oracle.end_order)
                 on_change()
             if workers is not None:
-                workers.check()
+                workers.check(lambda tuner_id, code: failures.fail_running(
+                    oracle, tuner_id, f"worker {tuner_id} {failures.describe_exit(code)}"))
             if deadline and time.time() > deadline:
                 raise SweepError(
                     f"the sweep ran past --timeout {timeout:g} s; ongoing trials: "
@@ -108,9 +115,11 @@ def serve(tuner, on_change=None, workers=None, timeout=None, poll=0.5):
 
 def check_some_trial_completed(oracle):
     """Raises a `SweepError` when the sweep ran trials and every one of them failed."""
+    from kerasext.tuning.failures import reason
+
     trials = sorted(dict(oracle.trials).values(), key=lambda t: int(t.trial_id))
     if trials and not any(t.status == "COMPLETED" for t in trials):
-        messages = [t.message.strip().splitlines()[-1] for t in trials if (t.message or "").strip()]
+        messages = [reason(t.message) for t in trials if (t.message or "").strip()]
         raise SweepError(f"every trial failed ({len(trials)}); the last: {messages[-1] if messages else '?'}")
 
 
@@ -159,8 +168,12 @@ class Workers:
                 self.command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         _say(f"started worker {tuner_id} (pid {self.processes[tuner_id].pid})")
 
-    def check(self):
+    def check(self, on_exit=None):
         """Restarts workers that died.
+
+        Args:
+            on_exit: `None`, or called as `on_exit(tuner_id, exit_code)` for a worker that
+                died, before it is restarted (the sweep fails its trial there).
 
         Raises:
             SweepError: for a worker out of restarts.
@@ -175,6 +188,8 @@ class Workers:
                 from kerasext.runner.errors import UsageError  # here: this module stays light
 
                 raise UsageError(f"worker {tuner_id} refused its input: {_last_line(log)}")
+            if on_exit is not None:
+                on_exit(tuner_id, code)
             if self.restarts[tuner_id] >= self.max_restarts:
                 raise SweepError(
                     f"worker {tuner_id} died {self.restarts[tuner_id] + 1} times (last exit code "

@@ -13,6 +13,8 @@ import os
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from kerasext.tuning import failures
+
 TRIALS, BEST, PLOT, HPARAMS = "trials.csv", "best.json", "sweep_trials.png", "hparams"
 ENDED = ("COMPLETED", "FAILED", "INVALID")
 
@@ -39,7 +41,9 @@ class SweepResults:
 
     def rows(self, oracle):
         """One dict per trial, by trial id: trial, status, objective (and std and folds with
-        k-fold), seconds, the hyperparameters, Hyperband's `tuner/...` values, error."""
+        k-fold), seconds, the hyperparameters, Hyperband's `tuner/...` values, retries (runs
+        again after an infrastructure failure, when there were any), error (`recipe: ...`
+        or `infrastructure: ...`)."""
         objective, cv = self.hypermodel.objective, self.hypermodel.cv
         rows = []
         # Keras Tuner pads ids to the digits of max_trials, which a resumed sweep may raise ("8", "09")
@@ -58,8 +62,11 @@ class SweepResults:
             row.update({k: v for k, v in values.items() if k.startswith("tuner/")})
             if cv:
                 row.update({f"fold{i}": value(f"{objective}_fold{i}") for i in range(1, cv + 1)})
+            retries = failures.retries(oracle, trial)
+            if retries:
+                row["retries"] = retries
             if trial.status in ("FAILED", "INVALID") and trial.message:
-                row["error"] = trial.message.strip().splitlines()[-1]
+                row["error"] = failures.reason(trial.message)
             rows.append(row)
         return rows
 

@@ -6,7 +6,8 @@ trial_*/trial.json), resuming (`overwrite=False`) and distribution (chief + work
 gRPC). What changes is the trial: `run_trial` runs the recipe's `main` into
 `<sweep>/trial_<id>/`, once or per fold, and returns the metrics; Keras Tuner's per-epoch
 reporting, model checkpoints and Hyperband's warm start from the previous round's weights
-are not used (a Hyperband trial trains from scratch for its `tuner/epochs`).
+are not used (a Hyperband trial trains from scratch for its `tuner/epochs`). A failed trial
+is retried only when the infrastructure failed it (`kerasext.tuning.failures`).
 """
 
 import glob
@@ -17,8 +18,9 @@ import time
 
 import keras_tuner
 
+from kerasext._validation import check_int
 from kerasext.runner.errors import UsageError
-from kerasext.tuning import distributed
+from kerasext.tuning import distributed, failures
 
 TUNERS = ("grid", "random", "bayesian", "hyperband")
 
@@ -40,15 +42,29 @@ class RecipeTrials:
         worker = distributed.role() == "worker"
         if worker and os.environ.get(distributed.CHIEF_PID):
             distributed.exit_with_chief(int(os.environ[distributed.CHIEF_PID]))
-        result = super().search(*args, **kwargs)
+        try:
+            result = super().search(*args, **kwargs)
+        except RuntimeError as error:  # Keras Tuner: too many failed trials in a row
+            if isinstance(error, distributed.SweepError):
+                raise
+            raise failures.keras_tuner_stopped(error) from None
         if not worker:
             distributed.check_some_trial_completed(self.oracle)
         return result
 
     def run_trial(self, trial, *args, **kwargs):
+        """Runs the recipe; its failure is FAILED at once (`failures.RecipeFailed`), the
+        infrastructure's is retried (`failures.InfrastructureError`, Keras Tuner's INVALID)."""
         hp = trial.hyperparameters
         argv = self.hypermodel.build(hp)
-        return self.hypermodel.fit(hp, argv, self.get_trial_dir(trial.trial_id))
+        try:
+            result = self.hypermodel.fit(hp, argv, self.get_trial_dir(trial.trial_id))
+        except keras_tuner.errors.FatalError:  # the sweep's own bad input: it stops
+            raise
+        except Exception as error:  # noqa: BLE001 - every failure of a trial is told apart here
+            raise failures.trial_failure(error) from error
+        failures.check_objective(result, self.hypermodel.objective)
+        return result
 
     def pre_create_trial(self):
         # Keras Tuner asks again at once when the oracle answers IDLE (a grid or Hyperband
@@ -86,8 +102,11 @@ class RecipeHyperband(RecipeTrials, keras_tuner.Hyperband):
 
 
 def make_tuner(kind, hypermodel, directory, objective="val_accuracy", direction="max",
-               max_trials=10, seed=0, max_epochs=10, factor=3):
+               max_trials=10, seed=0, max_epochs=10, factor=3, max_retries=2):
     """Builds the tuner of a sweep folder; an existing folder is resumed (`overwrite=False`).
+
+    On resume, trials a dead process left running count as infrastructure failures
+    (`failures.recover`): they run again while they have retries left.
 
     Args:
         kind: `grid`, `random`, `bayesian` or `hyperband`.
@@ -99,36 +118,45 @@ def make_tuner(kind, hypermodel, directory, objective="val_accuracy", direction=
         seed: seeds the oracle (as `seed + 1`: Keras Tuner draws a random seed for 0). Defaults to `0`.
         max_epochs: Hyperband's most epochs per trial. Defaults to `10`.
         factor: Hyperband's reduction factor. Defaults to `3`.
+        max_retries: more runs of a trial the infrastructure failed (its process killed
+            or dead, a lost RPC): Keras Tuner's `max_retries_per_trial`. A trial the
+            recipe failed is never retried. Defaults to `2`.
 
     Returns:
         A `RecipeTrials` tuner.
 
     Raises:
-        ValueError: for an unknown `kind` or `max_trials < 1`.
+        ValueError: for an unknown `kind`, `max_trials < 1` or `max_retries < 0`.
         UsageError: for a damaged oracle.json or trial.json in `directory` (`check_sweep_files`).
+        SweepError: when the trials found running on resume make Keras Tuner stop the sweep.
     """
     if kind not in TUNERS:
         raise ValueError(f"`--tuner` must be one of {', '.join(TUNERS)}. Received: {kind!r}")
     if not isinstance(max_trials, int) or max_trials < 1:
         raise ValueError(f"`--max-trials` must be an integer >= 1. Received: {max_trials!r}")
+    check_int("max_retries", max_retries, 0)
     directory = os.path.abspath(directory)
-    check_sweep_files(directory)
+    running = check_sweep_files(directory)
     common = dict(
         hypermodel=hypermodel, objective=keras_tuner.Objective(objective, direction),
         # Keras Tuner's oracle takes seed 0 for "none" (`seed or random.randint(1, 10000)`)
         seed=seed + 1 if seed >= 0 else seed, directory=os.path.dirname(directory), project_name=os.path.basename(directory),
-        overwrite=False,
+        overwrite=False, max_retries_per_trial=max_retries,
     )
     if kind == "hyperband":
         tuner = RecipeHyperband(max_epochs=max_epochs, factor=factor, hyperband_iterations=1, **common)
         tuner.oracle.max_trials = max_trials  # Keras Tuner's Hyperband has no max_trials
-        return tuner
-    if kind == "bayesian":
+    elif kind == "bayesian":
         # Keras Tuner starts with max(3 x dimensions, 3) random trials; keep half the budget for the model.
         initial = min(max(3 * len(hypermodel.space), 3), max(2, max_trials // 2))
-        return RecipeBayesianOptimization(max_trials=max_trials, num_initial_points=initial, **common)
-    cls = RecipeGridSearch if kind == "grid" else RecipeRandomSearch
-    return cls(max_trials=max_trials, **common)
+        tuner = RecipeBayesianOptimization(max_trials=max_trials, num_initial_points=initial, **common)
+    else:
+        cls = RecipeGridSearch if kind == "grid" else RecipeRandomSearch
+        tuner = cls(max_trials=max_trials, **common)
+    if distributed.role() != "worker":  # a worker's oracle is the chief's, over gRPC
+        failures.recover(tuner.oracle, running)
+        tuner.save()  # Keras Tuner reloads a folder only once its tuner file exists
+    return tuner
 
 
 def check_sweep_files(directory):
@@ -137,11 +165,15 @@ def check_sweep_files(directory):
     Keras Tuner resumes a sweep from these files and fails on a truncated one with a JSON
     traceback that names no file.
 
+    Returns:
+        The ids of the trials oracle.json records as running (none without one).
+
     Raises:
         UsageError: naming the first file that is not a JSON object.
     """
     paths = [os.path.join(directory, "oracle.json"),
              *sorted(glob.glob(os.path.join(directory, "trial_*", "trial.json")))]
+    running = []
     for path in paths:
         if not os.path.exists(path):
             continue
@@ -156,3 +188,7 @@ def check_sweep_files(directory):
                 f"{path} is damaged ({reason}), so the sweep in {directory} cannot resume; "
                 "restore the file, or start the sweep over with --overwrite"
             )
+        if path == paths[0]:
+            ongoing = state.get("ongoing_trials")
+            running = [str(t) for t in ongoing.values()] if isinstance(ongoing, dict) else []
+    return running
