@@ -14,7 +14,8 @@ from conftest import ROOT, load_recipe
 from kerasext import runner
 
 baseline = load_recipe("baseline")
-FILES = {"config.json", "model.keras", "history.csv", "metrics.json", "curves.png", "logs", "backup"}
+FILES = {"config.json", "model.keras", "history.csv", "metrics.json", "curves.png", "confusion_matrix.png",
+         "logs", "backup"}
 
 
 @pytest.fixture(autouse=True)
@@ -40,11 +41,14 @@ def test_run_folder_holds_every_output(run_in):
     with open("out/history.csv") as file:
         rows = list(csv.DictReader(file))
     assert [r["epoch"] for r in rows] == ["0", "1"]
-    assert {"accuracy", "loss", "val_accuracy", "val_loss"} <= set(rows[0])
+    assert {"accuracy", "loss", "val_accuracy", "val_loss", "learning_rate"} <= set(rows[0])
+    assert float(rows[0]["learning_rate"]) == pytest.approx(config["learning_rate"])
     saved = json.load(open("out/metrics.json"))
     assert saved["test"] == metrics["test"] and saved["epochs_run"] == 2
     assert saved["dataset"]["split_sizes"] == {"train": 1437, "validation": 180, "test": 180}
     assert open("out/curves.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert open("out/confusion_matrix.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert np.sum(saved["confusion_matrix"]["matrix"]) == 180 and len(saved["confusion_matrix"]["labels"]) == 10
     model = keras.saving.load_model("out/model.keras")
     _, _, test, _ = runner.load_data(runner.parse_args(baseline.build_parser(), []))
     assert model.evaluate(test, return_dict=True, verbose=0)["accuracy"] == pytest.approx(

@@ -1,5 +1,6 @@
 """A run's folder and the files a run leaves in it: config.json, model.keras, history.csv,
-metrics.json, curves.png, logs/ (TensorBoard) and backup/ (checkpoints to resume from)."""
+metrics.json, curves.png, confusion_matrix.png (classifiers), logs/ (TensorBoard) and backup/
+(checkpoints to resume from)."""
 
 import os
 import shutil
@@ -9,15 +10,19 @@ import keras
 
 from kerasext import data as kdata
 from kerasext.distribute import is_chief
+from kerasext.plot import plot_confusion_matrix
 from kerasext.plot import plot_history
 from kerasext.runner import errors, files
 from kerasext.runner.backup import BackupAndResume, latest_checkpoint
+from kerasext.runner.confusion import confusion_matrix
 from kerasext.runner.errors import UsageError
 from kerasext.runner.files import BACKUP, CURVES, HISTORY, LOGS, METRICS, MODEL
 from kerasext.runner.history import HistoryWriter
 from kerasext.runner.provenance import versions, weights_digest
 from kerasext.runner.remat import rematerialize
 from kerasext.runner.vertex import report_metric
+
+CONFUSION = "confusion_matrix.png"
 
 
 class Run:
@@ -108,6 +113,11 @@ class Run:
     def finish(self, model, history, test, info=None, extra=None, callbacks=()):
         """Evaluates on the test split and writes model.keras, metrics.json and curves.png.
 
+        For a classifier (see `kerasext.runner.confusion.confusion_matrix`) the chief also
+        counts the test split's confusion matrix, one more prediction pass batch by batch,
+        into metrics.json (`"confusion_matrix": {"labels": ..., "matrix": [[...]]}`, rows
+        true classes) and confusion_matrix.png. curves.png shows the learning rate too.
+
         Args:
             model: the trained model.
             history: the `History` returned by `fit` (or its `.history` dict).
@@ -148,6 +158,15 @@ class Run:
             "results": extra or {},
             "versions": versions(),
         }
+        confusion = None
+        if self.chief:  # the other workers' files are thrown away
+            num_classes = info.num_classes if info is not None else None
+            matrix = confusion_matrix(model, test, num_classes)
+            if matrix is not None:
+                names = list(info.class_names) if info is not None else []
+                labels = names if len(names) == len(matrix) else [str(i) for i in range(len(matrix))]
+                confusion = {"labels": labels, "matrix": matrix.tolist()}
+                metrics["confusion_matrix"] = confusion
         verdict = next((c.verdict for c in callbacks if getattr(c, "verdict", None)), None)
         note = None
         if verdict:
@@ -157,6 +176,10 @@ class Run:
         if any(curves.values()):  # a model trained for no epoch here has no curves to draw
             with files.replacing(self.path(CURVES)) as temporary:
                 plot_history(curves, temporary, title=self.config.get("recipe"), note=note)
+        if confusion is not None:
+            with files.replacing(self.path(CONFUSION)) as temporary:
+                plot_confusion_matrix(confusion["matrix"], temporary, confusion["labels"],
+                                      title=_confusion_title(self.config.get("recipe"), matrix))
         if not self.chief:
             shutil.rmtree(self.directory, ignore_errors=True)
             errors.mark_finished()
@@ -167,6 +190,11 @@ class Run:
         report_metric(metrics)  # in a Vertex AI tuning trial only
         errors.mark_finished()
         return metrics
+
+
+def _confusion_title(recipe, matrix):
+    title = f"test split, {int(matrix.sum())} examples"
+    return f"{recipe}: {title}" if recipe else title
 
 
 def _resume_point(backup):
