@@ -83,6 +83,28 @@ def test_skip_bad_images_logs_the_count_and_trains_on_the_rest(folder, caplog):
     assert sum(int(x.shape[0]) for x, _ in train) == info.split_sizes["train"]
 
 
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_a_file_that_fails_mid_decode_is_named(folder, batch_size):
+    import tensorflow as tf
+
+    bad = folder / "b" / "mid.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0" + b"junk" * 50 + b"\xff\xd9")  # passes the header check
+    splits = data.load(str(folder), image_size=8, batch_size=batch_size, cache="none",
+                       split=(0.5, 0.25, 0.25))[:3]
+    lines = []
+    for dataset in splits:  # the training order, and the evaluation order
+        try:
+            for _ in dataset:
+                pass
+        except tf.errors.OpError as error:
+            lines.append(data.unreadable_image(error))
+    assert lines == [f"Cannot read image {bad}: it failed to decode (corrupt data, or the file "
+                     "is gone). Fix or remove it."]
+    assert data.unreadable_image(ValueError("something else")) is None
+    message = one_line_error(str(folder), image_size=8, cache="memory", split=(0.5, 0.25, 0.25))
+    assert message == lines[0]  # decoded into the cache at load: a ValueError
+
+
 def test_a_class_with_only_unreadable_images_is_refused_even_when_skipping(tmp_path):
     (tmp_path / "good").mkdir()
     (tmp_path / "good" / "0.png").write_bytes(encoded("PNG"))

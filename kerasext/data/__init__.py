@@ -4,6 +4,7 @@ stratified splits, k-fold, resumable shuffling and augmentation, label checks.""
 from kerasext.data.augment import apply_augmentation
 from kerasext.data.cache import AUTO_CACHE_BYTES
 from kerasext.data.checks import check_labels, check_targets
+from kerasext.data.images import unreadable_image
 from kerasext.data.pipeline import (
     DatasetInfo,
     KFold,

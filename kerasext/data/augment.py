@@ -55,13 +55,16 @@ def apply_augmentation(dataset, augment):
     return dataset.map(lambda images, labels: _apply(steps, images, labels))
 
 
-def augment_numbered(dataset, augment, seed):
+def augment_numbered(dataset, augment, seed, prepare=None):
     """Maps `(images, labels, epoch, batch)` to augmented `(images, labels)`.
 
     Draws are keyed to `(seed, epoch, batch)`; the map is parallel when every step is a
     Keras layer (whose draws all go through its seed generators), else sequential.
+    `prepare` (e.g. uint8 to float32) is applied to the images first, in the same map
+    when it is parallel.
     """
     steps = check_augment(augment)
+    prepare = prepare or (lambda images: images)
 
     def apply(images, labels, epoch, number):
         key = _fold(_fold(tf.constant([seed, 0], tf.int64), epoch), number)
@@ -70,9 +73,13 @@ def augment_numbered(dataset, augment, seed):
                 stack.enter_context(_counter_seeds(step, _fold(key, place)))
             return _apply(steps, images, labels)
 
+    def prepared(images, labels, epoch, number):
+        return prepare(images), labels, epoch, number
+
+    parallel = {"num_parallel_calls": tf.data.AUTOTUNE, "deterministic": True}
     if all(isinstance(step, keras.layers.Layer) for step in steps):
-        return dataset.map(apply, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return dataset.map(apply)
+        return dataset.map(lambda *batch: apply(*prepared(*batch)), **parallel)
+    return dataset.map(prepared, **parallel).map(apply)
 
 
 def _fold(key, value):

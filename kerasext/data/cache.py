@@ -15,6 +15,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from kerasext.data.images import unreadable_image
 from kerasext.data.parts import ArrayPart, ArrayStore
 
 AUTO_CACHE_BYTES = 1 << 30
@@ -51,7 +52,22 @@ def keep(parts, mode, key):
     """
     if mode == "none":
         return parts
+    if mode == "memory" and all(hasattr(part, "paths") for part in parts.values()):
+        return _keep_files(parts)
     return {name: _keep_one(part, mode, f"{key}|{name}") for name, part in parts.items()}
+
+
+def _keep_files(parts):
+    """Image files of every part decoded in one pass into one uint8 array the parts index."""
+    names = list(parts)
+    first = parts[names[0]]
+    whole = type(first)(np.concatenate([parts[name].paths for name in names]),
+                        np.concatenate([parts[name].labels for name in names]), first.format)
+    x = np.empty((whole.size, *whole.format.shape), np.uint8)
+    store = ArrayStore(x, _decode_all(whole, x), divisor=255)
+    ends = np.cumsum([parts[name].size for name in names])
+    return {name: ArrayPart(store, np.arange(end - parts[name].size, end))
+            for name, end in zip(names, ends)}
 
 
 def _keep_one(part, mode, key):
@@ -76,13 +92,23 @@ def _keep_one(part, mode, key):
 
 
 def _decode_all(part, out):
-    """Decodes a part in order into `out`; returns its labels."""
+    """Decodes a part in order into `out`; returns its labels.
+
+    Raises:
+        ValueError: naming an image file that fails to decode.
+    """
     start, labels = 0, []
-    for images, batch_labels in part.ordered(256).prefetch(2):
-        images = images.numpy()
-        out[start:start + len(images)] = images
-        labels.append(batch_labels.numpy())
-        start += len(images)
+    try:
+        for images, batch_labels in part.ordered_uint8(256).prefetch(2):
+            images = images.numpy()
+            out[start:start + len(images)] = images
+            labels.append(batch_labels.numpy())
+            start += len(images)
+    except tf.errors.OpError as error:
+        line = unreadable_image(error)
+        if line is None:
+            raise
+        raise ValueError(line) from None
     if start != len(out):
         raise ValueError(f"Expected {len(out)} images, read {start}")
     return np.concatenate(labels).astype(np.int64)

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasext.data.augment import apply_augmentation, augment_numbered, check_augment
-from kerasext.data.images import read_image
+from kerasext.data.images import decoded_batches, end_marker
 from kerasext.data.position import DataPosition
 
 TFDS_SHUFFLE_BUFFER = 10_000  # encoded records a streamed TFDS training split shuffles among
@@ -63,32 +63,50 @@ class ArrayPart:
 
 
 class FilePart:
-    """Image files, decoded (and resized) in a parallel, deterministic map."""
+    """Image files, decoded (and resized) in a parallel, deterministic map (`decoded_batches`):
+    float32 in [0, 1], or uint8 (`ordered_uint8`) to cache."""
 
-    divisor = 255
+    divisor = None  # scaled in the decoding map
 
     def __init__(self, paths, labels, image_format):
         self.paths, self.labels = np.asarray(paths, object), np.asarray(labels, np.int64)
         self.format, self.size = image_format, len(self.paths)
 
     def _tensors(self):
+        """The paths and labels, the end marker's last (see `decoded_batches`)."""
         with tf.init_scope():
-            return tf.constant(self.paths.astype(str)), tf.constant(self.labels.astype(np.int32))
+            return (tf.constant(np.append(self.paths, end_marker()).astype(str)),
+                    tf.constant(np.append(self.labels, 0).astype(np.int32)))
 
-    def ordered(self, batch_size):
+    def ordered(self, batch_size, scaled=True):
         paths, labels = self._tensors()
-        return tf.data.Dataset.from_tensor_slices((paths, labels)).map(
-            lambda path, label: (read_image(path, self.format), label),
-            num_parallel_calls=_AUTOTUNE, deterministic=True,
-        ).batch(batch_size)
+        places = tf.range(self.size + 1, dtype=tf.int64)
+        zeros = tf.zeros_like(places)
+        previous = tf.concat([paths[:1], paths[:-1]], 0)
+        examples = tf.data.Dataset.from_tensor_slices((paths, labels, zeros, places, zeros, previous))
+        batches = decoded_batches(examples, self.format, batch_size, self.size, numbered=False,
+                                  scaled=scaled)
+        return batches.apply(tf.data.experimental.assert_cardinality(-(-self.size // batch_size)))
+
+    def ordered_uint8(self, batch_size):
+        return self.ordered(batch_size, scaled=False)
 
     def shuffled(self, position):
         paths, labels = self._tensors()
-        examples = position.numbered_examples().map(
-            lambda epoch, number, i: (read_image(paths[i], self.format), labels[i], epoch, number),
-            num_parallel_calls=_AUTOTUNE, deterministic=True,
-        )
-        return examples.batch(position.batch_size).map(_first_numbers)
+
+        def make_epoch(epoch, skip):
+            order = tf.concat([position.order(epoch), [self.size]], 0)  # and the end marker
+            previous = tf.concat([order[:1], order[:-1]], 0)
+            first = skip * position.batch_size
+            order, previous = order[first:], previous[first:]
+            fill = tf.fill(tf.shape(order), epoch), tf.fill(tf.shape(order), first)
+            places = tf.range(first, self.size + 1, dtype=tf.int64)
+            return tf.data.Dataset.from_tensor_slices((
+                tf.gather(paths, order), tf.gather(labels, order), fill[0], places, fill[1],
+                tf.gather(paths, previous)))
+
+        return decoded_batches(position.each_epoch(make_epoch), self.format,
+                               position.batch_size, self.size)
 
 
 class TfdsPart:
@@ -124,6 +142,8 @@ class TfdsPart:
     def ordered(self, batch_size):
         return self._records().map(self._decode, num_parallel_calls=_AUTOTUNE,
                                    deterministic=True).batch(batch_size)
+
+    ordered_uint8 = ordered  # already uint8
 
     def shuffled(self, position):
         records, batch_size = self._records(), position.batch_size
@@ -161,20 +181,20 @@ def pipeline(part, batch_size, *, shuffle=False, seed=0, augment=None, one_hot=N
     """
     steps = check_augment(augment)
     to_float = _scaler(part.divisor)
+    scaling = {"num_parallel_calls": _AUTOTUNE, "deterministic": True} if part.divisor else {}
     if not shuffle:
-        dataset = part.ordered(batch_size).map(lambda x, y: (to_float(x), y),
-                                               num_parallel_calls=_AUTOTUNE, deterministic=True)
+        dataset = part.ordered(batch_size)
+        if part.divisor:
+            dataset = dataset.map(lambda x, y: (to_float(x), y), **scaling)
         if steps:  # no epoch to key draws to: the layers' own generators
             dataset = apply_augmentation(dataset, steps)
         return _one_hot(dataset, one_hot).prefetch(_AUTOTUNE)
     position = DataPosition(seed, part.size, batch_size)
-    dataset = part.shuffled(position).map(
-        lambda x, y, epoch, number: (to_float(x), y, epoch, number),
-        num_parallel_calls=_AUTOTUNE, deterministic=True)
     if steps:
-        dataset = augment_numbered(dataset, steps, seed)
+        dataset = augment_numbered(part.shuffled(position), steps, seed, prepare=to_float)
     else:
-        dataset = dataset.map(lambda x, y, epoch, number: (x, y))
+        dataset = part.shuffled(position).map(lambda x, y, epoch, number: (to_float(x), y),
+                                              **scaling)
     # A known length lets Keras stop each epoch before asking for one batch too many
     # (with an unknown length, Keras 3.15 counts one optimizer step too many per epoch).
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(position.batches_per_epoch))

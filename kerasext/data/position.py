@@ -73,18 +73,6 @@ class DataPosition:
 
         return self.each_epoch(make_epoch)
 
-    def numbered_examples(self):
-        """`(epoch, batch, index)` per example, from the set position on (int64 scalars)."""
-
-        def make_epoch(epoch, skip):
-            start = skip * self.batch_size
-            order = self.order(epoch)[start:]
-            numbers = tf.range(start, self.size, dtype=tf.int64) // self.batch_size
-            epochs = tf.fill(tf.shape(order), epoch)
-            return tf.data.Dataset.from_tensor_slices((epochs, numbers, order))
-
-        return self.each_epoch(make_epoch)
-
     def index_batches(self):
         """The shuffled index batches alone (int64 `(batch,)`), from the set position on."""
         return self.numbered_batches().map(lambda epoch, number, indices: indices)
