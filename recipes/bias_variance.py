@@ -6,16 +6,21 @@ with polynomial regression as the classic example. This recipe draws a few noisy
 `sin(2 pi x)`, fits a Keras linear model on Legendre features of degree 1 to `--max-degree`
 (full batch, Adam; Legendre rather than raw powers so that gradient descent is well
 conditioned), and records training and validation mean squared error per degree, next to the
-exact least-squares fit's, and the degree with the lowest validation error.
+exact least-squares fit's, and the degree with the lowest validation error. Each seed of
+`--seeds` (default 3) draws another sample; a cell is the mean ± 95% CI over the samples. It
+judges "simple models underfit" by the paired difference of validation error, degree 1 minus
+the best degree, and "complex ones overfit" by the least-squares validation error, the highest
+degree minus its best degree.
 
-Run (defaults: 30 training points, degrees 1 to 15, about 40 seconds on 2 cores):
+Run (defaults: 3 samples, 30 training points, degrees 1 to 15, about 40 seconds on 2 cores):
 
     python recipes/bias_variance.py
     python recipes/bias_variance.py --train-points 100 --noise 0.1 --max-degree 20
 
 The data is generated here, so the shared data flags (--dataset, --data-dir, ...) do not
-apply; `--seed` draws another sample. It writes the runner's files for the picked degree's
-model, `comparison.md` and `u_curve.png` (training and validation error against degree).
+apply; `--seed` draws another first sample. It writes the runner's files for the picked degree's
+model (of the first seed), `comparison.md` and `u_curve.png` (mean training and validation error
+against degree).
 """
 
 import functools
@@ -32,7 +37,7 @@ CLAIM = "simple models have high bias (underfit), complex ones high variance (ov
 
 
 def build_parser():
-    parser = runner.make_parser("bias_variance", __doc__, **DEFAULTS)
+    parser = runner.make_parser("bias_variance", __doc__, comparison=True, **DEFAULTS)
     group = parser.add_argument_group("polynomial regression")
     group.add_argument("--train-points", type=runner.flags.positive_int, default=TRAIN_POINTS)
     group.add_argument("--validation-points", type=runner.flags.positive_int, default=VALIDATION_POINTS)
@@ -92,39 +97,45 @@ def variants(args):
             for degree in range(1, args.max_degree + 1)}
 
 
-def comparison(args, argv, results, points):
-    """The table: training and validation error per degree, next to the exact least-squares fit's."""
+def errors(args, degree, result):
+    """The fitted model's training and validation MSE on this seed's sample, and the exact
+    least-squares fit's (`train_seeds`' `measure`)."""
+    points = samples(args)
+    (x_train, y_train), (x_val, y_val) = points["train"], points["validation"]
+    exact = np.polynomial.legendre.legfit(x_train, y_train, degree)
+    return {
+        "train_mse": float(result.model.evaluate(features(x_train, degree), y_train, verbose=0)),
+        "val_mse": float(result.model.evaluate(features(x_val, degree), y_val, verbose=0)),
+        "exact_train_mse": float(np.mean((np.polynomial.legendre.legval(x_train, exact) - y_train) ** 2)),
+        "exact_val_mse": float(np.mean((np.polynomial.legendre.legval(x_val, exact) - y_val) ** 2)),
+    }
+
+
+def comparison(args, argv, results):
+    """The table: training and validation error per degree (mean ± 95% CI over the samples), next
+    to the exact least-squares fit's, and the claim judged at both ends of the U."""
     table = runner.Comparison(
         f"Polynomial degree vs error: {args.train_points} noisy samples of sin(2πx) (noise "
         f"{args.noise:g}), Keras linear model on Legendre features, {args.epochs} full-batch epochs",
         [("train_mse", "train MSE"), ("val_mse", "validation MSE"),
          ("exact_train_mse", "least-squares train MSE"), ("exact_val_mse", "least-squares validation MSE")],
-        claim=CLAIM, recipe="bias_variance",
+        claim=CLAIM, recipe="bias_variance", seeds=results.seeds,
         shows="polynomial degree vs train and validation error: the U-curve and the degree it picks",
         command=runner.command_line("bias_variance", argv),
     )
-    (x_train, y_train), (x_val, y_val) = points["train"], points["validation"]
-    for degree, result in results.items():
-        train_mse = float(result.model.evaluate(features(x_train, degree), y_train, verbose=0))
-        val_mse = float(result.model.evaluate(features(x_val, degree), y_val, verbose=0))
-        exact = np.polynomial.legendre.legfit(x_train, y_train, degree)
-        exact_train = float(np.mean((np.polynomial.legendre.legval(x_train, exact) - y_train) ** 2))
-        exact_val = float(np.mean((np.polynomial.legendre.legval(x_val, exact) - y_val) ** 2))
-        table.add(degree, degree=degree, train_mse=train_mse, val_mse=val_mse,
-                  exact_train_mse=exact_train, exact_val_mse=exact_val)
+    for degree in results.runs:
+        table.add_seeds(degree, results.metrics(degree), degree=degree)
     picked = table.best("val_mse", highest=False)
     exact_pick = table.best("exact_val_mse", highest=False)
-    first, last = table.rows[0], table.rows[-1]
-    falls = last["train_mse"] < first["train_mse"]
-    u_shape = picked["degree"] not in (1, args.max_degree) and (
-        last["exact_val_mse"] > exact_pick["exact_val_mse"])
-    table.note(f"Noise variance (the floor no model can beat): {args.noise ** 2:.4f}.")
-    table.check_claim(falls and u_shape, (
-        f"training error falls from {first['train_mse']:.4f} (degree 1) to {last['train_mse']:.4f} "
-        f"(degree {args.max_degree}); validation error is lowest at degree {picked['degree']} "
-        f"({picked['val_mse']:.4f}; least squares: degree {exact_pick['degree']}, "
-        f"{exact_pick['exact_val_mse']:.4f}) and is {last['exact_val_mse']:.4f} for the exact "
-        f"degree-{args.max_degree} fit."))
+    first, last = table.rows[0]["variant"], table.rows[-1]["variant"]
+    table.add_effect("val_mse", picked["variant"], header=f"validation MSE − degree {picked['degree']}")
+    table.note(f"Noise variance (the floor no model can beat): {args.noise ** 2:.4f}. Lowest mean validation "
+               f"error: degree {picked['degree']} (Keras), degree {exact_pick['degree']} (least squares); "
+               "each seed is another sample of the data.")
+    table.judge("val_mse", picked["variant"], first, label=f"validation MSE, degree 1 − degree {picked['degree']} "
+                "(underfitting)")
+    table.judge("exact_val_mse", exact_pick["variant"], last, label=f"least-squares validation MSE, degree "
+                f"{args.max_degree} − degree {exact_pick['degree']} (overfitting)")
     return table, picked["degree"], exact_pick["degree"]
 
 
@@ -143,25 +154,26 @@ def main(argv=None):
     check_args(args)
     runner.setup(args)
 
-    # Data: noisy samples of sin(2 pi x), drawn from --seed; each degree sees its own features
+    # Data: noisy samples of sin(2 pi x), drawn from each seed; each degree sees its own features
     points = samples(args)
 
     # Model: a linear model on the Legendre features of each degree, 1 to --max-degree
     degrees = variants(args)
 
-    # Train with and without: every degree from the same seeded start, full batch
+    # Train with and without: per seed, every degree from the same seeded start, full batch
     run = runner.start_run(args)
-    results = runner.train_variants(args, degrees, make_model, test=False, metrics=())
+    results = runner.train_seeds(args, degrees, make_model, measure=errors, test=False, metrics=())
 
     # Result
-    table, picked, least_squares = comparison(args, argv, results, points)
+    table, picked, least_squares = comparison(args, argv, results)
     table.write(run.directory)
     plot_u_curve(table, run.path("u_curve.png"))
     table.print()
     x_test, y_test = points["test"]
     test = tf.data.Dataset.from_tensor_slices((features(x_test, picked), y_test.astype("float32"))).batch(64)
     extra = {**table.to_dict(), "picked_degree": picked, "least_squares_degree": least_squares}
-    return run.finish(results[picked].model, results[picked].history, test, None, extra=extra)
+    final = results.first[picked]
+    return run.finish(final.model, final.history, test, None, extra=extra)
 
 
 if __name__ == "__main__":

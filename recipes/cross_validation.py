@@ -1,26 +1,31 @@
-"""Cross-validation: stratified k-fold training of a Keras model (mean ± std) against the
-single train/validation split most runs rely on.
+"""Cross-validation: a stratified k-fold estimate of a Keras model's accuracy against the single
+train/validation split most runs rely on, each checked against a held-out test split.
 
 The guide says cross-validation, "rotating subsets of data for training and validation",
 ensures "robust evaluation without needing a separate test set". This recipe trains the
-baseline CNN on each of `k` stratified folds (`kerasext.data.kfold`) from the same initial
-weights and reports the validation accuracy of every fold and their mean ± standard
-deviation; then it trains on `k` single splits that differ only in their seed, to show how
-far one split's estimate moves, and compares the spread of a single-split estimate with the
-standard error of the k-fold mean.
+baseline CNN on each of `k` stratified folds of the train + validation examples (the runner's
+`--fold`) and on the single split, all from the same initial weights, once per seed (`--seeds`,
+default 3: each seed draws another split, other folds and other weights). Each method gives an
+estimate, its validation accuracy (the k-fold estimate: the mean over the folds), and its own
+models' accuracy on the test split, which neither estimate saw. It judges the claim by the
+paired difference of the estimates' errors (absolute difference of the estimate and the test
+accuracy), k-fold minus single split.
 
-Run (defaults: digits, 5 folds + 5 single splits x 10 epochs, about a minute on 2 cores):
+Run (defaults: digits, 3 seeds x (5 folds + 1 split) x 6 epochs, about a minute on 2 cores):
 
     python recipes/cross_validation.py
-    python recipes/cross_validation.py --folds 10 --epochs 15
+    python recipes/cross_validation.py --folds 10 --epochs 15 --seeds 5
     python recipes/cross_validation.py --dataset ../shared/data/cifar10_test.npz --folds 3
 
-It writes the runner's files for the seed-0 single split's model, `comparison.md` and
-records every fold's numbers in metrics.json under `results`.
+It writes the runner's files for the first seed's single-split model, `comparison.md` and
+records every fold's numbers in metrics.json under `results`. The test split is the runner's
+10% (180 digits): small, so the verdict is often inconclusive; a large held-out set is issue
+16's redesign.
 """
 
 import copy
 import functools
+import math
 
 import numpy as np
 
@@ -28,13 +33,13 @@ from kerasext import runner  # first: starts TensorFlow without its C++ log line
 import keras
 from kerasext import data, models
 
-DEFAULTS = dict(epochs=10, batch_size=64)
+DEFAULTS = dict(epochs=6, batch_size=64)  # 10 before --seeds (issue 16)
 FOLDS = 5
 CLAIM = "cross-validation gives a robust evaluation without a separate test set"
 
 
 def build_parser():
-    parser = runner.make_parser("cross_validation", __doc__, **DEFAULTS)
+    parser = runner.make_parser("cross_validation", __doc__, comparison=True, **DEFAULTS)
     group = parser.add_argument_group("cross-validation")
     group.add_argument("--folds", type=int, default=FOLDS, help="k, the number of folds (>= 2)")
     group.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate")
@@ -48,23 +53,15 @@ def check_args(args):
         raise ValueError(f"`--learning-rate` must be > 0. Received: {args.learning_rate}")
 
 
-def kfold(args):
-    """Stratified k-fold pipelines over the whole data set (`kerasext.data.kfold`)."""
-    return data.kfold(args.dataset, k=args.folds, batch_size=args.batch_size, seed=args.seed,
-                      image_size=args.image_size, channels=args.channels, data_dir=args.data_dir)
-
-
 def fold_data(args, augment=None, *, index):
-    """Fold `index`: train on the other folds, validate on it; no test split."""
-    train, validation = list(kfold(args))[index]
-    return train, validation, None, None
-
-
-def single_split(args, augment=None, *, seed):
-    """The runner's train / validation / test split drawn with another seed."""
-    split_args = copy.copy(args)
-    split_args.seed = seed  # only the split (and shuffle) seed changes
-    return runner.load_data(split_args)
+    """Fold `index` (0-based) of a stratified `--folds`-fold split of the train + validation
+    examples: train on the other folds, validate on it; the test split unchanged (`--fold`)."""
+    fold_args = copy.copy(args)
+    fold_args.fold = f"{index + 1}/{args.folds}"
+    try:
+        return runner.load_data(fold_args, augment)
+    except ValueError as error:
+        raise ValueError(f"`--folds` {args.folds}: {str(error).split(': ', 1)[-1]}") from None
 
 
 def make_model(args, info):
@@ -73,48 +70,56 @@ def make_model(args, info):
 
 
 def variants(args):
-    """name -> the variant: its data (a fold, or a split seed); the model and Adam do not change."""
+    """name -> the variant: its data (a fold, or the single split); the model and Adam do not change."""
     adam = functools.partial(keras.optimizers.Adam, args.learning_rate)
     folds = {f"fold {i + 1}": runner.Variant(optimizer=adam, data=functools.partial(fold_data, index=i))
              for i in range(args.folds)}
-    splits = {f"single split, seed {s}": runner.Variant(optimizer=adam, data=functools.partial(single_split, seed=s))
-              for s in range(args.folds)}
-    return {**folds, **splits}
+    return {**folds, "single split": runner.Variant(optimizer=adam)}
 
 
 def comparison(args, info, argv, results, fold_info):
-    """The table: every fold, the k-fold mean ± std, every single split; what they say about the claim."""
+    """The table: every fold, the k-fold estimate and the single split (mean ± 95% CI over the
+    seeds), each estimate's error against the test split, and the claim judged."""
     table = runner.Comparison(
-        f"{args.folds}-fold cross-validation vs single splits on {info.name} (baseline CNN, {args.epochs} epochs)",
-        [("val_accuracy", "validation accuracy"), ("test_accuracy", "test accuracy"),
-         ("train_examples", "train examples", "d"), ("val_examples", "validation examples", "d")],
-        claim=CLAIM, recipe="cross_validation",
-        shows="k-fold mean ± std of a Keras model against single train/validation splits",
+        f"{args.folds}-fold cross-validation vs a single split on {info.name} (baseline CNN, {args.epochs} epochs)",
+        [("val_accuracy", "validation accuracy (the estimate)"), ("test_accuracy", "test accuracy"),
+         ("estimate_error", "estimate error"), ("train_examples", "train examples", "d"),
+         ("val_examples", "validation examples", "d")],
+        claim=CLAIM, recipe="cross_validation", seeds=results.seeds,
+        shows="k-fold estimate of a Keras model against a single train/validation split, each checked "
+        "against a held-out test split",
         command=runner.command_line("cross_validation", argv),
     )
-    folds = [name for name in results if name.startswith("fold")]
-    splits = [name for name in results if name.startswith("single")]
+    folds = [name for name in results.runs if name.startswith("fold")]
     for name in folds:
-        table.add(name, train_examples=fold_info.split_sizes["train"],
-                  val_examples=fold_info.split_sizes["validation"], **results[name].metrics)
-    fold_scores = [results[name].metrics["val_accuracy"] for name in folds]
-    mean, std = float(np.mean(fold_scores)), float(np.std(fold_scores, ddof=1))
-    table.add(f"**{args.folds}-fold mean ± std: {mean:.4f} ± {std:.4f}**", val_accuracy=mean, val_std=std)
-    for name in splits:
-        table.add(name, train_examples=info.split_sizes["train"], val_examples=info.split_sizes["validation"],
-                  **results[name].metrics)
-    split_scores = [results[name].metrics["val_accuracy"] for name in splits]
-    spread = float(np.std(split_scores, ddof=1))
-    standard_error = std / np.sqrt(args.folds)
-    table.note(f"Single-split validation accuracy ranged from {min(split_scores):.4f} to "
-               f"{max(split_scores):.4f} across {args.folds} seeds (std {spread:.4f}); a fold's "
-               f"validation set holds {fold_info.split_sizes['validation']} examples, a single split's "
-               f"{info.split_sizes['validation']}.")
-    table.check_claim(standard_error < spread, (
-        f"the {args.folds}-fold mean is {mean:.4f} ± {std:.4f} (standard error of the mean "
-        f"{standard_error:.4f}, every example validated once), while one split's estimate moves "
-        f"with its seed by a standard deviation of {spread:.4f}."))
-    return table, {"kfold_mean": mean, "kfold_std": std, "single_split_std": spread}
+        table.add_seeds(name, results.metrics(name), train_examples=fold_info.split_sizes["train"],
+                        val_examples=fold_info.split_sizes["validation"])
+    estimates = []
+    for i in range(len(results.seeds)):  # per seed: the mean over the folds, of validation and test accuracy
+        val = float(np.mean([results.metrics(name)[i]["val_accuracy"] for name in folds]))
+        test = float(np.mean([results.metrics(name)[i]["test_accuracy"] for name in folds]))
+        estimates.append({"val_accuracy": val, "test_accuracy": test, "estimate_error": abs(val - test)})
+    kfold = f"{args.folds}-fold estimate"
+    table.add_seeds(kfold, estimates, train_examples=fold_info.split_sizes["train"],
+                    val_examples=fold_info.split_sizes["validation"])
+    single = [{**m, "estimate_error": abs(m["val_accuracy"] - m["test_accuracy"])}
+              for m in results.metrics("single split")]
+    table.add_seeds("single split", single, train_examples=info.split_sizes["train"],
+                    val_examples=info.split_sizes["validation"])
+    spread = {name: float(np.std(table.values(name, "val_accuracy"), ddof=1)) if len(results.seeds) > 1
+              else math.nan for name in (kfold, "single split")}
+    table.note(f"The {kfold} is the mean of the folds' validation accuracies, checked against the mean of the "
+               f"fold models' test accuracies; the single split's against its own model's. A fold validates on "
+               f"{fold_info.split_sizes['validation']} examples, the single split on "
+               f"{info.split_sizes['validation']}; the test split holds {info.split_sizes['test']}. The estimate "
+               "error is the absolute difference of the estimate and that test accuracy. Standard "
+               f"deviation of the estimate over the seeds: {kfold} {spread[kfold]:.4f}, single split "
+               f"{spread['single split']:.4f}.")
+    table.judge("estimate_error", "single split", kfold, direction=-1,
+                label=f"estimate error (absolute, against test accuracy), {kfold} − single split")
+    summary = {"kfold_mean": table.row(kfold)["val_accuracy"], "kfold_std": spread[kfold],
+               "single_split_std": spread["single split"]}
+    return table, summary
 
 
 def main(argv=None):
@@ -122,8 +127,8 @@ def main(argv=None):
     check_args(args)
     runner.setup(args)
 
-    # Data: k folds over the whole data set, and the runner's single split
-    fold_info = kfold(args).info
+    # Data: k folds of the train + validation examples, and the runner's single split
+    fold_info = fold_data(args, index=0).info  # a --folds the data cannot have fails here, before any file
     train, validation, test, info = runner.load_data(args)
 
     # Model
@@ -133,15 +138,15 @@ def main(argv=None):
         probe.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     data.check_targets(probe, train)  # before anything is written
 
-    # Train with and without: every fold, then single splits that differ only in their seed
-    run = runner.start_run(args)  # the seed-0 split's model is the run's: checkpointed, resumable
-    results = runner.train_variants(args, variants(args), build, run=run, checkpoint="single split, seed 0")
+    # Train with and without: per seed, every fold, then the single split
+    run = runner.start_run(args)  # the first seed's single split is the run's: checkpointed, resumable
+    results = runner.train_seeds(args, variants, build, run=run, checkpoint="single split")
 
     # Result
     table, summary = comparison(args, info, argv, results, fold_info)
     table.write(run.directory)
     table.print()
-    final = results["single split, seed 0"]
+    final = results.first["single split"]
     return run.finish(final.model, final.history, test, info, extra={**table.to_dict(), **summary})
 
 

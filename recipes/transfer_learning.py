@@ -9,9 +9,12 @@ recipe first pretrains a backbone on a source task (classes 0-4), then transfers
 target task (classes 5-9) with 10, 50 and all labels per class: phase 1 feature extraction
 (backbone frozen, BatchNorm in inference mode, a new head), phase 2 fine-tuning (the top
 layers unfrozen at a lower learning rate with a cosine schedule), and a from-scratch control,
-all at equal epochs.
+all at equal epochs. All of it runs once per seed (`--seeds`, default 3: another split, another
+pretraining, other label draws and weights); cells are the mean ± 95% CI over the seeds, and
+each transfer method is judged against from scratch at every label budget by its paired
+difference in test accuracy.
 
-Run (defaults: digits, the kerasext CNN backbone with BatchNorm, about a minute on 2 cores):
+Run (defaults: digits, the kerasext CNN backbone with BatchNorm, 3 seeds, about 4 minutes on 2 cores):
 
     python recipes/transfer_learning.py
     python recipes/transfer_learning.py --mode pretrain                 # save backbone.weights.h5 only
@@ -20,8 +23,9 @@ Run (defaults: digits, the kerasext CNN backbone with BatchNorm, about a minute 
         --image-size 32 --channels 3                                    # needs network or a weights file
     python recipes/transfer_learning.py --dataset ../shared/data/cifar10_test.npz --labels-per-class 10,100
 
-It writes the runner's files for the last fine-tuned model, `backbone.weights.h5` (when it
-pretrains), and `comparison.md` (test accuracy per method and label budget).
+It writes the runner's files for the first seed's last fine-tuned model, `backbone.weights.h5`
+(the first seed's, when it pretrains), and `comparison.md` (test accuracy per method and label
+budget). `--mode pretrain` trains one backbone (the first seed's).
 """
 
 import functools
@@ -34,14 +38,14 @@ import keras
 from kerasext import data, models, schedules
 from recipes import _data
 
-DEFAULTS = dict(epochs=15, batch_size=32)
+DEFAULTS = dict(epochs=10, batch_size=32)  # 15 (and 15 pretraining) before --seeds (issue 16)
 SOURCE, TARGET, LABELS = "0,1,2,3,4", "5,6,7,8,9", "10,50,0"
 LEARNING_RATE, HEAD_LR, FINE_TUNE_LR, FINE_TUNE_LAYERS = 1e-3, 1e-2, 1e-4, 6
 CLAIM = "feature extraction and fine-tuning significantly boost performance, especially with small datasets"
 
 
 def build_parser():
-    parser = runner.make_parser("transfer_learning", __doc__, **DEFAULTS)
+    parser = runner.make_parser("transfer_learning", __doc__, comparison=True, **DEFAULTS)
     group = parser.add_argument_group("transfer")
     group.add_argument("--mode", default="transfer", choices=("transfer", "pretrain"))
     group.add_argument("--base", default="cnn", help="cnn (kerasext, with BatchNorm) or a keras.applications name")
@@ -50,7 +54,7 @@ def build_parser():
     group.add_argument("--source-classes", default=SOURCE)
     group.add_argument("--target-classes", default=TARGET)
     group.add_argument("--labels-per-class", default=LABELS, help="label budgets to compare; 0 means all")
-    group.add_argument("--pretrain-epochs", type=runner.flags.positive_int, default=15)
+    group.add_argument("--pretrain-epochs", type=runner.flags.positive_int, default=10)
     group.add_argument("--fine-tune-layers", type=runner.flags.positive_int, default=FINE_TUNE_LAYERS,
                        help="top backbone layers unfrozen in phase 2 (BatchNorm layers stay frozen)")
     group.add_argument("--head-lr", type=float, default=HEAD_LR,
@@ -129,11 +133,12 @@ def make_backbone(args, input_shape, weights=None):
     try:
         model = models.build_model(args.base, input_shape, 2, batch_norm=True, weights=weights, seed=args.seed)
     except Exception as error:  # noqa: BLE001 - offline: URL, socket or SSL errors of many kinds
-        if weights != "imagenet" or isinstance(error, ValueError):
+        offline = not isinstance(error, ValueError) or "cannot be downloaded" in str(error)  # zoo's own words
+        if weights != "imagenet" or not offline:
             raise
-        raise ValueError(f"ImageNet weights for {args.base} cannot be downloaded here "
-                         f"({type(error).__name__}: no network?); pass --weights PATH to a weights file, "
-                         "or --weights pretrain to pretrain on the source classes.") from None
+        raise ValueError(f"ImageNet weights for {args.base} cannot be downloaded here (no network?); pass "
+                         "--weights PATH to a weights file, or --weights pretrain to pretrain on the source "
+                         "classes.") from None
     return keras.Model(model.input, model.layers[-2].input, name="backbone")  # the features before the head
 
 
@@ -183,19 +188,21 @@ def variants(args, task, budget, pretrained):
     }
 
 
-def pretrain(args, run, source, input_shape, n_source, start):
-    """The backbone trained with a head on the source task; saved as backbone.weights.h5."""
+def pretrain(args, run, source, input_shape, n_source, start, save=True):
+    """The backbone trained with a head on the source task; saved as backbone.weights.h5 (`save`)."""
     pretraining = {"pretrain": runner.Variant(optimizer=adam(LEARNING_RATE), epochs=args.pretrain_epochs,
                                               data=functools.partial(task_data, task=source))}
     build = functools.partial(make_classifier, input_shape=input_shape, num_classes=n_source,
                               backbone_weights=start)
     pre = runner.train_variants(args, pretraining, build, run=run if args.mode == "pretrain" else None)["pretrain"]
-    pre.model.get_layer("backbone").save_weights(run.path("backbone.weights.h5"))
+    if save:
+        pre.model.get_layer("backbone").save_weights(run.path("backbone.weights.h5"))
     return pre
 
 
 def fine_tune(args, model, task, budget, run):
-    """Phase 2: the top backbone layers unfrozen, the rest of the epochs at a cosine learning rate."""
+    """Phase 2: the top backbone layers unfrozen, the rest of the epochs at a cosine learning rate
+    (none with `--epochs 1`: the model is then measured as phase 1 left it)."""
     half = max(1, args.epochs // 2)
     unfreeze_top(model.get_layer("backbone"), args.fine_tune_layers)
     train, validation, test, _ = task_data(args, task=task, budget=budget)
@@ -208,33 +215,66 @@ def fine_tune(args, model, task, budget, run):
 # Result
 
 
-def comparison(args, argv, scores, budgets, target, n_target, source_note):
-    """The table: test accuracy per method and label budget, and what it says about the claim."""
+def comparison(args, argv, scores, budgets, target, n_target, source_note, seeds):
+    """The table: test accuracy per method and label budget (mean ± 95% CI over the seeds), the
+    paired difference to from scratch, and each transfer method judged at every budget."""
     half = max(1, args.epochs // 2)
-    columns = [(f"acc_{b}", f"{b} labels/class" if b else f"all labels ({len(target['train'][1]) // n_target}/class)")
-               for b in budgets]
+
+    def budget_name(b):
+        return f"{b} labels/class" if b else f"all labels ({len(target['train'][1]) // n_target}/class)"
+
     table = runner.Comparison(
         f"Transfer from classes {args.source_classes} to {args.target_classes} ({args.base} backbone, "
         f"weights: {args.weights if not args.weights.endswith('.h5') else 'file'}), {args.epochs} epochs each: "
         "test accuracy",
-        columns, claim=CLAIM, recipe="transfer_learning",
+        [(f"acc_{b}", budget_name(b)) for b in budgets], claim=CLAIM, recipe="transfer_learning", seeds=seeds,
         shows="from scratch vs feature extraction vs fine-tuning, with 10 / 50 / all labels per class",
         command=runner.command_line("transfer_learning", argv))
     for method, by_budget in scores.items():
-        table.add(method, **{f"acc_{b}": v for b, v in by_budget.items()})
-    smallest = min(budgets, key=lambda b: b or 10**9)
-    s, fe, ft = (scores[m][smallest] for m in scores)
-    if source_note:
-        table.note(source_note)
+        table.add_seeds(method, [{f"acc_{b}": by_budget[b][i] for b in budgets} for i in range(len(seeds))])
+    for b in budgets:
+        table.add_effect(f"acc_{b}", "from scratch", header=f"{b or 'all'}/class − from scratch")
+    for note in source_note:
+        table.note(note)
     table.note(f"Learning rates (Adam): from scratch {LEARNING_RATE:g}; the new head on frozen features "
                f"{args.head_lr:g} (at {LEARNING_RATE:g} a linear head is still undertrained after these epochs).")
     table.note(f"Equal epochs: from scratch and feature extraction train {args.epochs} epochs; fine-tuning "
                f"trains {half} frozen, then {args.epochs - half} with the top {args.fine_tune_layers} backbone "
                f"layers unfrozen at a cosine learning rate from {args.fine_tune_lr:g}.")
-    table.check_claim(fe > s and ft > s, (
-        f"with {smallest or 'all'} labels per class, from scratch {s:.4f}, feature extraction {fe:.4f}, "
-        f"fine-tuning {ft:.4f}."))
+    for b in budgets:
+        for method in ("feature extraction", "fine-tuning"):
+            table.judge(f"acc_{b}", "from scratch", method,
+                        label=f"{method} − from scratch, test accuracy with {budget_name(b)}")
     return table
+
+
+def transfer(args, run, budgets, input_shape, start, save):
+    """One seed: pretrain (unless given weights), then each label budget's three methods.
+
+    Returns:
+        `({method: {budget: test accuracy}}, the run's fine-tuned result or None, source notes)`.
+    """
+    source, target, _, n_source, n_target = split_by_class(args)
+    pretrained, notes = start, []
+    if args.weights == "pretrain":
+        with runner.scope(args):
+            start = make_backbone(args, input_shape).get_weights()  # this seed's initial backbone
+        pre = pretrain(args, run, source, input_shape, n_source, start, save=save)
+        pretrained = pre.model.get_layer("backbone").get_weights()
+        notes.append(f"Backbone pretrained on classes {args.source_classes} ({len(source['train'][1])} examples, "
+                     f"{args.pretrain_epochs} epochs), seed {args.seed}: source test accuracy "
+                     f"{pre.metrics['test_accuracy']:.4f}" + ("; saved as backbone.weights.h5." if save else "."))
+        print(notes[-1])
+    build = functools.partial(make_classifier, input_shape=input_shape, num_classes=n_target)
+    scores, tuned = {"from scratch": {}, "feature extraction": {}, "fine-tuning": {}}, None
+    for index, budget in enumerate(budgets):
+        results = runner.train_variants(args, variants(args, target, budget, pretrained), build)
+        last = index == len(budgets) - 1  # the last fine-tuned model is the run's
+        tuned = fine_tune(args, results["fine-tuning, phase 1"].model, target, budget, run if last else None)
+        results["fine-tuning"] = tuned
+        for method in scores:
+            scores[method][budget] = results[method].metrics["test_accuracy"]
+    return scores, tuned, notes
 
 
 def main(argv=None):
@@ -255,37 +295,32 @@ def main(argv=None):
         probe.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     data.check_targets(probe, source["train"][1])  # before anything is written
 
-    # Train with and without: pretrain on the source task, then for each label budget from
-    # scratch, feature extraction and fine-tuning (its two phases)
+    # Train with and without: per seed, pretrain on the source task, then for each label budget
+    # from scratch, feature extraction and fine-tuning (its two phases)
     run = runner.start_run(args)
-    pretrained, source_note = backbone.get_weights(), None
-    if args.weights == "pretrain" or args.mode == "pretrain":
-        pre = pretrain(args, run, source, input_shape, n_source, pretrained)
-        pretrained = pre.model.get_layer("backbone").get_weights()
-        source_note = (f"Backbone pretrained on classes {args.source_classes} ({len(source['train'][1])} examples, "
-                       f"{args.pretrain_epochs} epochs): source test accuracy {pre.metrics['test_accuracy']:.4f}; "
-                       f"saved as backbone.weights.h5.")
-        print(source_note)
-        if args.mode == "pretrain":
-            return run.finish(pre.model, pre.history, task_data(args, task=source)[2], None, extra={
-                "shows": "pretraining a backbone on the source classes", "source_test_accuracy":
-                pre.metrics["test_accuracy"], "command": runner.command_line("transfer_learning", argv)})
-    build = functools.partial(make_classifier, input_shape=input_shape, num_classes=n_target)
-    scores = {"from scratch": {}, "feature extraction": {}, "fine-tuning": {}}
-    for index, budget in enumerate(budgets):
-        results = runner.train_variants(args, variants(args, target, budget, pretrained), build)
-        last = index == len(budgets) - 1  # the last fine-tuned model is the run's
-        tuned = fine_tune(args, results["fine-tuning, phase 1"].model, target, budget, run if last else None)
-        results["fine-tuning"] = tuned
-        for method in scores:
-            scores[method][budget] = results[method].metrics["test_accuracy"]
+    if args.mode == "pretrain":  # one backbone, the first seed's
+        pre = pretrain(args, run, source, input_shape, n_source, backbone.get_weights())
+        return run.finish(pre.model, pre.history, task_data(args, task=source)[2], None, extra={
+            "shows": "pretraining a backbone on the source classes", "source_test_accuracy":
+            pre.metrics["test_accuracy"], "command": runner.command_line("transfer_learning", argv)})
+    seeds, notes = runner.seed_list(args), []
+    scores = {m: {b: [] for b in budgets} for m in ("from scratch", "feature extraction", "fine-tuning")}
+    for index, seed in enumerate(seeds):  # the first seed's last fine-tuned model is the run's
+        seed_scores, tuned, seed_notes = transfer(runner.with_seed(args, seed), run if index == 0 else None, budgets,
+                                                  input_shape, backbone.get_weights(), save=index == 0)
+        if index == 0:
+            final = tuned
+        notes += seed_notes
+        for method, by_budget in seed_scores.items():
+            for budget, accuracy in by_budget.items():
+                scores[method][budget].append(accuracy)
 
     # Result
-    table = comparison(args, argv, scores, budgets, target, n_target, source_note)
+    table = comparison(args, argv, scores, budgets, target, n_target, notes, seeds)
     table.write(run.directory)
     table.print()
     test = task_data(args, task=target, budget=budgets[-1])[2]
-    return run.finish(tuned.model, tuned.history, test, None, extra={**table.to_dict(), "scores": scores})
+    return run.finish(final.model, final.history, test, None, extra={**table.to_dict(), "scores": scores})
 
 
 if __name__ == "__main__":

@@ -9,22 +9,27 @@ from recipes import augmentation
 
 
 def test_smoke_writes_comparison_and_preview(run_in, capsys):
-    metrics = augmentation.main(["--epochs", "1", "--augment", "cutout,mixup", "--model-dir", "out"])
+    metrics = augmentation.main(["--epochs", "1", "--seeds", "2", "--augment", "cutout,flip", "--model-dir", "out"])
     files = set(os.listdir("out"))
     assert {"comparison.md", "preview.png", "preview_cutout.png", "variants.png", "metrics.json",
             "model.keras", "config.json", "curves.png"} <= files
     saved = json.load(open("out/metrics.json"))
     rows = saved["results"]["rows"]
-    assert [r["variant"] for r in rows] == ["none", "cutout", "mixup"] == [
+    assert [r["variant"] for r in rows] == ["none", "cutout", "flip"] == [
         r["variant"] for r in metrics["results"]["rows"]]
-    for r in rows:  # the honest gap: clean training accuracy minus test accuracy
-        assert 0 <= r["test_accuracy"] <= 1
-        assert r["generalization_gap"] == pytest.approx(r["train_eval_accuracy"] - r["test_accuracy"])
+    assert saved["results"]["seeds"] == [0, 1]
+    for r in rows:  # the honest gap, per seed: clean training accuracy minus test accuracy
+        assert all(0 <= a <= 1 for a in r["seeds"]["test_accuracy"]) and len(r["seeds"]["test_accuracy"]) == 2
+        assert r["seeds"]["generalization_gap"] == pytest.approx(
+            [t - a for t, a in zip(r["seeds"]["train_eval_accuracy"], r["seeds"]["test_accuracy"])])
     assert len({r["loss"] for r in rows}) == 3  # each variant trained on its own augmented batches
-    none = rows[0]
-    both_helped = all(r["test_accuracy"] > none["test_accuracy"] for r in rows[1:])  # the claim: Cutout, Mixup
-    assert saved["results"]["claim_holds"] is both_helped
+    cutout = rows[1]["seeds"]["test_accuracy"]
+    assert rows[1]["effect_test_accuracy"] == pytest.approx(
+        sum(c - n for c, n in zip(cutout, rows[0]["seeds"]["test_accuracy"])) / 2)
+    judged = saved["results"]["judgments"]  # Cutout by test accuracy, flip by the gap; three-valued
+    assert [j["label"] for j in judged] == ["cutout − none, test accuracy", "flip − none, train − test gap"]
+    assert saved["results"]["verdict"] in ("agrees", "disagrees", "inconclusive")
     table = open("out/comparison.md").read()
-    assert "| none |" in table and "| mixup |" in table and "guide's claim" in table
+    assert "| none |" in table and "| flip |" in table and "Verdict: **" in table and " ± " in table
     out = capsys.readouterr().out
     assert "test accuracy: " in out and "| cutout |" in out

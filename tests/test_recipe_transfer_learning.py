@@ -15,11 +15,19 @@ def test_smoke_pretrain_then_transfer_from_the_file(run_in):
     assert {"backbone.weights.h5", "metrics.json", "model.keras"} <= set(os.listdir("pre"))
     assert json.load(open("pre/metrics.json"))["results"]["source_test_accuracy"] > 0
     transfer_learning.main(["--epochs", "2", "--labels-per-class", "10", "--weights", "pre/backbone.weights.h5",
-                            "--model-dir", "out"])
+                            "--seeds", "2", "--model-dir", "out"])
     saved = json.load(open("out/metrics.json"))["results"]
     assert [r["variant"] for r in saved["rows"]] == ["from scratch", "feature extraction", "fine-tuning"]
-    assert all(0 <= r["acc_10"] <= 1 for r in saved["rows"])
+    assert all(0 <= a <= 1 for r in saved["rows"] for a in r["seeds"]["acc_10"])
+    assert [j["treatment"] for j in saved["judgments"]] == ["feature extraction", "fine-tuning"]
     assert "| fine-tuning |" in open("out/comparison.md").read()
+
+
+def test_one_epoch_fine_tunes_for_no_second_phase(run_in):
+    metrics = transfer_learning.main(["--epochs", "1", "--labels-per-class", "10", "--pretrain-epochs", "1",
+                                      "--seeds", "1", "--model-dir", "out"])
+    assert "then 0 with the top" in " ".join(metrics["results"]["notes"])
+    assert metrics["epochs_run"] == 0  # phase 2 has no epoch: the model is phase 1's, measured as it is
 
 
 def test_offline_imagenet_is_one_line(run_in, capsys, monkeypatch):

@@ -23,7 +23,7 @@ CASES = [
     ("compatibility", ["--techniques", "dropout"], "`--techniques` takes two or more"),
     ("compatibility", ["--techniques", "dropout,magic"], "`--techniques` takes two or more"),
     ("cross_validation", ["--folds", "1"], "`--folds` must be >= 2"),
-    ("cross_validation", ["--folds", "500"], "`k` must be an int from 2"),
+    ("cross_validation", ["--folds", "500"], "`--folds` 500: `fold` must have 2 <= k <="),
     ("initialization", ["--depth", "1"], "`--depth` must be >= 2"),
     ("initialization", ["--learning-rate", "0"], "`--learning-rate` must be > 0"),
     ("losses", ["--minority-classes", "a,b"], "`--minority-classes` must be"),
@@ -31,6 +31,7 @@ CASES = [
     ("losses", ["--keep-fraction", "0"], "`--keep-fraction` must be in (0, 1]"),
     ("optimizers", ["--sgd-lr", "0"], "`--sgd-lr` must be > 0"),
     ("optimizers", ["--momentum", "1"], "`--momentum` must be in [0, 1)"),
+    ("optimizers", ["--seeds", "x"], "argument --seeds: must be an integer >= 1. Received: 'x'"),
     ("regularization", ["--dropout", "1"], "`--dropout` must be in (0, 1)"),
     ("regularization", ["--l2", "0"], "`--l2` must be > 0"),
     ("super_convergence", ["--target", "1.5"], "`--target` must be in (0, 1]"),
@@ -55,13 +56,17 @@ SHARED = [(name, ["--epochs", "0"], "argument --epochs: must be an integer >= 1"
 FOLDS = [(name, ["--fold", "2/5"] if name not in KFOLD else ["--fold", "6/5"],
           "unrecognized arguments: --fold" if name not in KFOLD else "argument --fold: needs K >= 2 and 1 <= I <= K")
          for name in RECIPES]
+# Comparison recipes take `--seeds N` (issue 16's protocol); single-model recipes refuse it.
+SINGLE = ("baseline", "train")
+SEEDS = [(name, ["--seeds", "0"], "argument --seeds: must be an integer >= 1") if name not in SINGLE
+         else (name, ["--seeds", "2"], "unrecognized arguments: --seeds") for name in RECIPES]
 
 
 def test_every_recipe_has_its_own_cases():
     assert sorted({recipe for recipe, _, _ in CASES}) == RECIPES
 
 
-@pytest.mark.parametrize("recipe, argv, message", CASES + SHARED + FOLDS,
+@pytest.mark.parametrize("recipe, argv, message", CASES + SHARED + FOLDS + SEEDS,
                          ids=lambda value: " ".join(value) if isinstance(value, list) else None)
 def test_bad_flags_exit_2_with_one_line(run_in, capsys, recipe, argv, message):
     module = importlib.import_module(f"recipes.{recipe}")

@@ -28,23 +28,22 @@ def make_table():
 
 def test_markdown_table():
     table = make_table()
-    table.check_claim(True, "0.98 vs 0.97.")
+    table.note("0.98 vs 0.97.")
     text = table.to_markdown()
     lines = text.splitlines()
     assert lines[0] == "### Dropout"
     assert "| variant | test accuracy | s | note |" in lines
     assert "| without | 0.9700 | 12.3 | a\\|b |" in lines
     assert "| dropout | 0.9800 | — | — |" in lines
-    assert "Measured: 0.98 vs 0.97. This agrees with the guide's claim." in text
+    assert text.endswith("\n0.98 vs 0.97.\n") and "Verdict" not in text  # nothing judged: no verdict
 
 
 def test_to_dict_is_json_and_keeps_hidden_keys():
     table = make_table()
-    table.check_claim(False, "no gain.")
+    table.note("no gain.")
     saved = json.loads(json.dumps(table.to_dict()))
-    assert saved["rows"][1]["hidden"] == 1 and saved["claim_holds"] is False
-    assert saved["shows"] == "dropout with and without" and saved["summary"] == "no gain."
-    assert "does NOT agree" in saved["notes"][-1]
+    assert saved["rows"][1]["hidden"] == 1 and saved["verdict"] is None and saved["judgments"] == []
+    assert saved["shows"] == "dropout with and without" and saved["notes"] == ["no gain."]
 
 
 def test_best_and_write(tmp_path):

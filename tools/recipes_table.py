@@ -5,7 +5,8 @@
 
 For each recipe folder under `runs/`, the latest run holding `metrics.json` (and, for
 comparisons, `comparison.md`) gives one row: recipe, what it shows, the command, and the
-measured result. Nothing is typed by hand.
+measured result: for a comparison, its verdict (agrees, disagrees or inconclusive) and each
+claim's paired effect with its 95% confidence interval over the seeds. Nothing is typed by hand.
 """
 
 import argparse
@@ -19,8 +20,9 @@ COMPARISON_FILE = "comparison.md"  # what `kerasext.runner.Comparison.write` wri
 
 MACHINE_NOTE = (
     "Numbers measured on this project's 2-core CPU machine with each recipe's default "
-    "settings (the bundled digits data unless a recipe makes its own, seed 0), by `{command}`, "
-    "from each recipe's latest run."
+    "settings (the bundled digits data unless a recipe makes its own; seeds 0, 1, 2 for a "
+    "comparison, seed 0 otherwise), by `{command}`, from each recipe's latest run. A verdict is "
+    "inconclusive when the 95% confidence interval of the effect includes no effect."
 )
 
 
@@ -57,14 +59,26 @@ def row(recipe, run_dir):
     results = metrics.get("results") or {}
     shows = results.get("shows") or results.get("title") or ""
     command = results.get("command") or f"python recipes/{recipe}.py"
-    result = results.get("summary")
-    result = str(result) if result else None
-    if result and results.get("claim_holds") is not None:
-        result += " Agrees with the guide." if results["claim_holds"] else " Does not agree with the guide."
+    result = verdict(results)
+    if not result:  # a run from before the three-valued protocol: its sentence and two-valued check
+        result = str(results["summary"]) if results.get("summary") else None
+        if result and results.get("claim_holds") is not None:
+            result += " Agrees with the guide." if results["claim_holds"] else " Does not agree with the guide."
     if not result:
         accuracy = metrics.get("test", {}).get("accuracy")
         result = f"test accuracy {accuracy:.4f}" if accuracy is not None else "—"
     return recipe, shows, command, result
+
+
+def verdict(results):
+    """The verdict cell: `**agrees** (3 seeds): <each claim's paired effect ± 95% CI and its
+    verdict>`, from the judgments `Comparison.judge` recorded; `None` without any."""
+    judgments = [j for j in results.get("judgments") or [] if isinstance(j, dict) and j.get("text")]
+    if not judgments:
+        return None
+    seeds = results.get("seeds") or [None]
+    count = f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}"
+    return f"**{results.get('verdict')}** ({count}): " + "; ".join(str(j["text"]) for j in judgments)
 
 
 def recipes_table(runs_dir, command="make results"):

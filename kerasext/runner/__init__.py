@@ -3,7 +3,9 @@
 A recipe is `parse_args` -> `setup` -> `load_data` -> build and compile inside
 `scope(args)` (the strategy's scope; `--remat` applied by `rematerialize`) -> `check_targets` -> `start_run`
 -> `fit(callbacks=run.callbacks(train))` -> `finish`, wrapped in `run_cli`. A comparison
-recipe trains its variants with `fit_variant` and tabulates them with `Comparison`.
+recipe trains its variants once per seed of `--seeds N` with `train_seeds` (`train_variants`
+per seed), tabulates them with `Comparison` (mean ± 95% CI, paired effects) and judges its
+claim with `Comparison.judge` (agrees, disagrees or inconclusive; `stats`).
 
 Errors: `UsageError` (or a `ValueError` before `start_run`) is the user's input, one line and
 exit code 2 from `run_cli`; any other exception is a failure, one line and exit code 1.
@@ -53,17 +55,22 @@ __all__ = [
 ]
 
 # The one path a comparison recipe trains its variants by (see `variants`).
+from kerasext.runner import stats  # noqa: E402
 from kerasext.runner.variants import (  # noqa: E402
+    SeedRuns,
     TrainedVariant,
     Variant,
     load_one_hot,
     make_optimizer,
     one_hot,
+    seed_list,
+    train_seeds,
     train_variant,
     train_variants,
+    with_seed,
 )
 
 __all__ += [
-    "TrainedVariant", "Variant", "load_one_hot", "make_optimizer", "one_hot", "train_variant",
-    "train_variants",
+    "SeedRuns", "TrainedVariant", "Variant", "load_one_hot", "make_optimizer", "one_hot", "seed_list",
+    "stats", "train_seeds", "train_variant", "train_variants", "with_seed",
 ]

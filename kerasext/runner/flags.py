@@ -19,6 +19,8 @@ MAX_IMAGE_SIZE = 1024
 MAX_SEED = 2**32 - 1  # NumPy's seeds
 MAX_DEPTH = 1000  # layers, blocks or stages of a model
 MAX_WIDTH = 8192  # units or filters per layer (8192 x 8192 float32 weights: 256 MiB a layer)
+MAX_SEEDS = 100  # `--seeds`: each seed trains every variant once more
+DEFAULT_SEEDS = 3  # at least 3: with 2 seeds the 95% t interval is 12.7 standard errors wide each side
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -39,7 +41,7 @@ class ArgumentParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def make_parser(recipe, description=None, kfold=False, **defaults):
+def make_parser(recipe, description=None, kfold=False, comparison=False, **defaults):
     """Builds the shared parser; a recipe adds its own argument group to it.
 
     Args:
@@ -49,7 +51,10 @@ def make_parser(recipe, description=None, kfold=False, **defaults):
             stratified K-fold over the train + validation examples and trains on the others. Only for a recipe whose data all comes from
             `load_data`: a recipe that makes its own has no `--fold`, so a sweep's `--cv`
             refuses it. Defaults to `False`.
-        **defaults: new defaults for shared flags, by destination name (`epochs=30`).
+        comparison: adds `--seeds N` (default `DEFAULT_SEEDS`, 3): a comparison recipe trains
+            every variant once per seed `--seed`, `--seed` + 1, ..., `--seed` + N - 1
+            (`kerasext.runner.train_seeds`). Defaults to `False` (a single-model recipe).
+        **defaults: new defaults for shared flags, by destination name (`epochs=30`, `seeds=5`).
 
     Returns:
         An `ArgumentParser` with the groups data, training and output.
@@ -100,6 +105,13 @@ def make_parser(recipe, description=None, kfold=False, **defaults):
     training.add_argument("--epochs", type=int_at_least(1, MAX_EPOCHS), default=10)
     training.add_argument("--batch-size", type=int_at_least(1, MAX_BATCH_SIZE), default=64)
     training.add_argument("--seed", type=seed, default=0, help="same seed, same run (on CPU)")
+    if comparison:
+        training.add_argument(
+            "--seeds", type=int_at_least(1, MAX_SEEDS), default=DEFAULT_SEEDS, metavar="N",
+            help=f"train every variant with seeds --seed ... --seed + N - 1, all variants of a seed from "
+            f"the same initial weights; the table shows mean ± 95%% CI (default {DEFAULT_SEEDS}; "
+            "with 1 every verdict is inconclusive)",
+        )
     training.add_argument(
         "--mixed-precision", nargs="?", const="mixed_float16", default=None,
         choices=MIXED_PRECISION_POLICIES, help="compute in float16 (default) or bfloat16",
@@ -159,6 +171,9 @@ def parse_args(parser, argv=None):
         parser.error(f"argument --split: {error}")
     if args.dataset is None and args.data_dir is None:
         args.dataset = "digits"
+    if getattr(args, "seeds", 1) > 1 and args.seed + args.seeds - 1 > MAX_SEED:
+        parser.error(f"argument --seeds: --seed + --seeds - 1 must be <= {MAX_SEED}. "
+                     f"Received: --seed {args.seed} --seeds {args.seeds}")
     return args
 
 

@@ -5,9 +5,11 @@ A comparison recipe declares its variants as data, `{name: Variant(...)}`, and o
 build its model inside `scope(args)` (the strategy's scope; `--remat` by `rematerialize`), create its
 optimizer there from a function, compile, fit (the checkpointed variant through
 `Run.fit`, so a killed run resumes), evaluate and measure. Every function it calls takes
-the run's `args` first, so a variant depends on the seed only through `args.seed`.
+the run's `args` first, so a variant depends on the seed only through `args.seed`; that is
+how `train_seeds` repeats the whole comparison once per seed of `--seeds N`.
 """
 
+import copy
 import dataclasses
 import logging
 import math
@@ -41,7 +43,8 @@ class Variant:
         callbacks: more `fit` callbacks (schedules, early stopping); the backup keeps their
             state. Defaults to `()`.
         class_weight: `fit`'s `{class: weight}`. Defaults to `None`.
-        epochs: epochs of this variant. Defaults to `None` (`args.epochs`).
+        epochs: epochs of this variant; `0` trains nothing (the model is only measured).
+            Defaults to `None` (`args.epochs`).
         data: a function `(args, augment) -> (train, validation, test, info)` replacing the
             experiment's `data` for this variant (a fold, a label budget). Defaults to `None`.
     """
@@ -154,6 +157,101 @@ def train_variants(
     return results
 
 
+def seed_list(args):
+    """The seeds of a run: `args.seed`, `args.seed + 1`, ..., `args.seed + args.seeds - 1`
+    (just `[args.seed]` for flags without `--seeds`)."""
+    return [args.seed + i for i in range(getattr(args, "seeds", None) or 1)]
+
+
+def with_seed(args, seed):
+    """A copy of `args` with `seed`: what every function of one seed's comparison is given."""
+    seeded = copy.copy(args)
+    seeded.seed = seed
+    return seeded
+
+
+@dataclasses.dataclass
+class SeedRuns:
+    """Every variant trained once per seed: what `train_seeds` returns.
+
+    Attributes:
+        seeds: the seeds, in order.
+        runs: `{name: [TrainedVariant, ...]}`, one per seed, in the order of `seeds`. Only
+            the first seed's keep their `model` and `callbacks` unless `keep_models`.
+    """
+
+    seeds: list
+    runs: dict
+
+    @property
+    def first(self):
+        """`{name: TrainedVariant}` of the first seed (the one the run records)."""
+        return {name: runs[0] for name, runs in self.runs.items()}
+
+    def metrics(self, name):
+        """The metrics dicts of variant `name`, one per seed in the order of `seeds`."""
+        return [result.metrics for result in self.runs[name]]
+
+
+def train_seeds(args, variants, build, *, run=None, checkpoint=None, measure=None, keep_models=False,
+                **options):
+    """`train_variants` once per seed of `--seeds N`: the comparison, repeated.
+
+    For each seed `s` of `seed_list(args)`, `train_variants(with_seed(args, s), ...)`: the
+    split, the shuffle, the augmentation draws and the initial weights all follow `s`, and
+    every variant of a seed gets the same ones, so per seed the variants' differences are
+    paired (`kerasext.runner.stats.paired_effect`).
+
+    Only the first seed's `checkpoint` variant trains through `run`: the run's model.keras,
+    metrics.json, curves.png and backup are that (seed, variant)'s, exactly as with one seed.
+    The other runs are not checkpointed; a killed run, resumed, trains them again from their
+    seeds, so results of two different starts never mix.
+
+    Args:
+        args: the run's flags; `args.seeds` seeds (`make_parser(comparison=True)`), else one.
+        variants: a function `(args) -> {name: Variant}`, called with each seed's `args` (so
+            callbacks such as `EarlyStopping` are new per seed), or one `{name: Variant}`
+            whose callbacks every seed reuses.
+        build: a function `(args, **options) -> keras.Model`, as in `train_variants`.
+        run: the `Run`. Defaults to `None`.
+        checkpoint: the name of the variant the run records. Defaults to the last one.
+        measure: a function `(args, name, result) -> dict` called after each variant of each
+            seed, with that seed's `args`; the dict joins `result.metrics` (what needs the
+            trained model: a recall per class, an error on other data). Defaults to `None`.
+        keep_models: keep every seed's models and callbacks. Defaults to `False`: only the
+            first seed's are kept, so memory does not grow with the seeds.
+        **options: the other keyword arguments of `train_variants` (`data`, `target`, ...).
+
+    Returns:
+        A `SeedRuns`.
+
+    Example:
+
+    ```python
+    results = runner.train_seeds(args, variants, build, run=run)  # variants(args) -> {name: Variant}
+    table.add_seeds("Adam", results.metrics("Adam"))
+    final = results.first["Adam"]  # the run's model
+    ```
+    """
+    seeded_args = [with_seed(args, seed) for seed in seed_list(args)]
+    chosen = [variants(seeded) if callable(variants) else variants for seeded in seeded_args]
+    for seeded, names in zip(seeded_args, chosen):
+        if list(names) != list(chosen[0]):  # before anything trains
+            raise ValueError(f"`variants` must give the same names for every seed. Received: {list(names)} "
+                             f"for seed {seeded.seed}, {list(chosen[0])} for seed {args.seed}")
+    runs = {}
+    for index, (seeded, variants_of_seed) in enumerate(zip(seeded_args, chosen)):
+        results = train_variants(seeded, variants_of_seed, build, run=run if index == 0 else None,
+                                 checkpoint=checkpoint, **options)
+        for name, result in results.items():
+            if measure is not None:
+                result.metrics.update(measure(seeded, name, result) or {})
+            if index > 0 and not keep_models:
+                result = dataclasses.replace(result, model=None, callbacks=[])
+            runs.setdefault(name, []).append(result)
+    return SeedRuns([seeded.seed for seeded in seeded_args], runs)
+
+
 def train_variant(
     args,
     model,
@@ -195,9 +293,11 @@ def train_variant(
         rematerialize(model)  # --remat for every variant (Run.fit does it too; twice is once)
     callbacks = list(variant.callbacks)
     timer = _Timer()
-    epochs = variant.epochs or args.epochs
+    epochs = variant.epochs if variant.epochs is not None else args.epochs
     options = dict(validation_data=validation, verbose=verbose, class_weight=variant.class_weight)
-    if run is not None:
+    if epochs == 0:
+        history = {}  # nothing to train (a second phase left without epochs): measured as it is
+    elif run is not None:
         # The run's callbacks come after the variant's (the backup saves their state), the
         # timer last, as before: seconds include checkpointing.
         fit_callbacks = [*callbacks, *run.callbacks(train, track=callbacks), timer]
@@ -205,7 +305,8 @@ def train_variant(
     else:
         history = model.fit(train, epochs=epochs, callbacks=[*callbacks, timer], shuffle=False, **options)
     history = getattr(history, "history", history)
-    seconds = [math.nan] * (len(history.get("loss", [])) - len(timer.seconds)) + timer.seconds
+    timed = getattr(timer, "seconds", [])  # none without an epoch
+    seconds = [math.nan] * (len(history.get("loss", [])) - len(timed)) + timed
     summary = evaluate_variant(model, summarize_history(history, seconds, target=target),
                                test=test, train_eval=train_eval)
     diagnoses = [c for c in callbacks if hasattr(c, "verdict")]  # a LearningCurveDiagnosis
@@ -257,6 +358,8 @@ class _Timer(EpochTimer):
 
 
 def _log_progress(args, name, metrics):
+    if getattr(args, "seeds", 1) > 1:
+        name = f"{name} (seed {args.seed})"
     done = [f"{metrics['epochs']} epochs"]
     for key in ("val_accuracy", "test_accuracy"):
         if isinstance(metrics.get(key), float):
