@@ -10,13 +10,17 @@ Run:
 
     python benchmarks/run_all.py                 # the suite, ~20 minutes on 2 cores
     python benchmarks/run_all.py --quick --out /tmp/results.md   # smoke run
-    python benchmarks/run_all.py --only augment time_to_accuracy
+    python benchmarks/run_all.py --only augment time_to_accuracy   # replaces those sections
+
+With `--only`, the named sections replace their namesakes in the existing `--out` file (each
+section says when and where it ran); the other sections are kept as they were.
 """
 
 import argparse
 import datetime
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -66,6 +70,29 @@ def run_one(name, flags, quick, folder):
     return text, seconds, False
 
 
+def read_sections(path):
+    """The sections of an existing results file by benchmark name (from each `_`name`.py took`
+    footer), so that `--only` replaces some and keeps the rest."""
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return {}
+    # A file from before sections carried their own stamp: its header's date goes on each.
+    header = text.split("\n## ")[0]
+    old = re.search(r"started (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", header)
+    found = {}
+    for chunk in text.split("\n## ")[1:]:
+        for name, _ in SUITE:
+            if f"_`{name}.py` took " in chunk or chunk.startswith(f"{name}\n"):
+                section = "## " + chunk.rstrip() + "\n"
+                if "\n_Ran: " not in section and old:
+                    stamp = f"_Ran: `python benchmarks/run_all.py`, started {old.group(1)} UTC._"
+                    section = section.replace("\n\n", f"\n\n{stamp}\n\n", 1)
+                found[name] = section
+    return found
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="every benchmark's smoke settings")
@@ -86,22 +113,31 @@ def main(argv=None):
             if not ok:
                 failed.append(name)
     command = "python benchmarks/run_all.py" + (" --quick" if args.quick else "")
+    if args.only != names:
+        command += " --only " + " ".join(args.only)
+    stamp = (f"`{command}`, started {started:%Y-%m-%d %H:%M} UTC, on {cpu_model()}, "
+             f"os.cpu_count()={os.cpu_count()}, no GPU")
+    sections = [text.replace("\n\n", f"\n\n_Ran: {stamp}._\n\n", 1) for text in sections]
+    kept = read_sections(args.out) if args.only != names else {}
+    fresh = dict(zip([name for name, _ in SUITE if name in args.only], sections))
+    ordered = [fresh.get(name, kept.get(name)) for name, _ in SUITE]
     header = [
         "# Benchmarks",
         "",
-        f"Written by `make bench` (`{command}`), started {started:%Y-%m-%d %H:%M} UTC, on "
-        f"{cpu_model()}, os.cpu_count()={os.cpu_count()}, no GPU. Every figure is a ratio of "
-        "two things timed in the same run, alternating, median of repeats; absolute times on "
-        "these shared cores are noisy.",
+        "Written by `make bench` (`python benchmarks/run_all.py`; a section rerun alone says so "
+        "under its title). Every figure is a ratio of two things timed in the same run, "
+        "alternating, median of repeats; absolute times on these shared cores are noisy.",
         "",
     ]
     if failed:
         header += [f"**Failed:** {', '.join(failed)} (see their sections).", ""]
-    text = "\n".join(header) + "\n" + "\n".join(sections)
+    text = "\n".join(header) + "\n" + "\n".join(s for s in ordered if s)
     folder = os.path.dirname(os.path.abspath(args.out))
     os.makedirs(folder, exist_ok=True)
-    with open(args.out, "w") as handle:
+    temporary = f"{args.out}.tmp-{os.getpid()}"
+    with open(temporary, "w") as handle:
         handle.write(text)
+    os.replace(temporary, args.out)  # a killed run never leaves half a results.md
     print(f"wrote {args.out}")
     return 1 if failed else 0
 
