@@ -147,6 +147,16 @@ def test_to_dict_is_json_and_the_readme_cell_shows_verdict_and_effect(tmp_path):
     assert "(claim: &gt; 0): agrees; noisy − control" in cell and cell.endswith("inconclusive |")
 
 
+def test_independent_claims_get_one_bold_verdict_each_in_the_readme_cell():
+    saved = {"verdict": "focal: inconclusive; huber: agrees", "seeds": [0, 1, 2],
+             "verdicts": {"focal vs cross-entropy": stats.INCONCLUSIVE, "Huber vs MSE": stats.AGREES},
+             "judgments": [{"text": "focal − CE: +0.01 ± 0.05: inconclusive"},
+                           {"text": "MAE MSE / Huber: 18x [9x, 35x]: agrees"}]}
+    cell = table_module.verdict(saved)
+    assert cell == ("**inconclusive** focal vs cross-entropy; **agrees** Huber vs MSE (3 seeds): "
+                    "focal − CE: +0.01 ± 0.05: inconclusive; MAE MSE / Huber: 18x [9x, 35x]: agrees")
+
+
 def test_each_judgment_states_the_smallest_effect_its_seeds_detect():
     table = seeded_table(control=CONTROL, noisy=NOISY)
     table.judge("test_accuracy", "control", "noisy")

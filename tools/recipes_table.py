@@ -72,13 +72,20 @@ def row(recipe, run_dir):
 
 def verdict(results):
     """The verdict cell: `**agrees** (3 seeds): <each claim's paired effect ± 95% CI and its
-    verdict>`, from the judgments `Comparison.judge` recorded; `None` without any."""
+    verdict>`, from the judgments `Comparison.judge` recorded; `None` without any. A recipe
+    with independent claims (`results["verdicts"]`, claim -> verdict) gets one bold verdict
+    per claim instead of one for all."""
     judgments = [j for j in results.get("judgments") or [] if isinstance(j, dict) and j.get("text")]
     if not judgments:
         return None
     seeds = results.get("seeds") or [None]
     count = f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}"
-    return f"**{results.get('verdict')}** ({count}): " + "; ".join(str(j["text"]) for j in judgments)
+    claims = results.get("verdicts")
+    if isinstance(claims, dict) and claims:  # independent claims, each with its own verdict
+        head = "; ".join(f"**{value}** {claim}" for claim, value in claims.items())
+    else:
+        head = f"**{results.get('verdict')}**"
+    return f"{head} ({count}): " + "; ".join(str(j["text"]) for j in judgments)
 
 
 def recipes_table(runs_dir, command="make results"):
