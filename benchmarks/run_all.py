@@ -34,10 +34,22 @@ SUITE = (
     ("time_to_accuracy", []),
     ("callbacks_overhead", []),
     ("memory", ["--recipe", "cifar"]),
+    ("memory_activations", ["--recipe", "activations"]),  # --remat's saving (issue 15 item 16)
     ("scaling", []),
     ("data_throughput", []),
     ("data_memory", []),
 )
+
+
+# A section whose name is not its script's: name -> (script, what its footer calls it).
+SCRIPTS = {"memory_activations": "memory"}
+
+
+def footer(name):
+    """The section's last line starts with this: how `read_sections` finds it again."""
+    if name in SCRIPTS:
+        return f"_`{SCRIPTS[name]}.py {' '.join(dict(SUITE)[name])}` took "
+    return f"_`{name}.py` took "
 
 
 def cpu_model():
@@ -54,8 +66,9 @@ def cpu_model():
 def run_one(name, flags, quick, folder):
     """Runs `benchmarks/<name>.py`; returns (section text, seconds, ok)."""
     out = os.path.join(folder, f"{name}.md")
-    argv = [sys.executable, os.path.join(HERE, f"{name}.py"), "--out", out]
-    argv += ["--quick"] if quick else flags
+    script = SCRIPTS.get(name, name)
+    argv = [sys.executable, os.path.join(HERE, f"{script}.py"), "--out", out]
+    argv += (["--quick"] + (flags if name in SCRIPTS else [])) if quick else flags
     print(f"$ {' '.join(argv[1:])}", flush=True)
     start = time.time()
     result = subprocess.run(argv, stdout=sys.stdout, stderr=subprocess.PIPE, text=True)
@@ -84,7 +97,7 @@ def read_sections(path):
     found = {}
     for chunk in text.split("\n## ")[1:]:
         for name, _ in SUITE:
-            if f"_`{name}.py` took " in chunk or chunk.startswith(f"{name}\n"):
+            if footer(name) in chunk or chunk.startswith(f"{name}\n"):
                 section = "## " + chunk.rstrip() + "\n"
                 if "\n_Ran: " not in section and old:
                     stamp = f"_Ran: `python benchmarks/run_all.py`, started {old.group(1)} UTC._"
@@ -109,7 +122,7 @@ def main(argv=None):
             if name not in args.only:
                 continue
             text, seconds, ok = run_one(name, flags, args.quick, folder)
-            sections.append(text.rstrip() + f"\n\n_`{name}.py` took {seconds:.0f} s._\n")
+            sections.append(text.rstrip() + f"\n\n{footer(name)}{seconds:.0f} s._\n")
             if not ok:
                 failed.append(name)
     command = "python benchmarks/run_all.py" + (" --quick" if args.quick else "")

@@ -105,6 +105,28 @@ def test_a_file_that_fails_mid_decode_is_named(folder, batch_size):
     assert message == lines[0]  # decoded into the cache at load: a ValueError
 
 
+def test_a_recipe_names_a_file_that_fails_mid_run_in_one_line_exit_2(folder, capsys):
+    from kerasext import runner
+    from kerasext.runner import errors
+
+    bad = folder / "a" / "mid.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0" + b"junk" * 50 + b"\xff\xd9")  # passes the header check
+
+    def main(argv):
+        train = data.load(str(folder), image_size=8, batch_size=2, cache="none", split=(0.5, 0.25, 0.25))[0]
+        errors.mark_started()  # training has begun: any other error would be a failure, exit 1
+        for _ in train:
+            pass
+
+    with pytest.raises(SystemExit) as exit_:
+        runner.run_cli(main, [])
+    assert exit_.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(
+        f": error: Cannot read image {bad}: it failed to decode (corrupt data, or the file is gone). "
+        "Fix or remove it."), lines
+
+
 def test_a_class_with_only_unreadable_images_is_refused_even_when_skipping(tmp_path):
     (tmp_path / "good").mkdir()
     (tmp_path / "good" / "0.png").write_bytes(encoded("PNG"))

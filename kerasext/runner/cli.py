@@ -3,6 +3,7 @@
 import os
 import sys
 
+from kerasext import data
 from kerasext.runner import errors, files, logs
 
 
@@ -11,7 +12,9 @@ def run_cli(main, argv=None):
 
     - The user's input (`kerasext.runner.UsageError`, or a `ValueError` before training
       started, see `kerasext.runner.errors`): `prog: error: message`, exit code 2
-      (argparse's own errors look and exit the same).
+      (argparse's own errors look and exit the same). An image file of the user's data that
+      passed the up-front check but failed to decode mid-run is the user's input too:
+      `prog: error: Cannot read image PATH: ...` (`kerasext.data.unreadable_image`).
     - Anything else: `prog: failed: Type: message (last file written: path)`, exit code 1.
 
     Set `KERASEXT_TRACEBACK=1` to see the full traceback instead.
@@ -26,7 +29,10 @@ def run_cli(main, argv=None):
         if os.environ.get("KERASEXT_TRACEBACK"):
             raise
         message = " ".join(str(error).split()) or repr(error)
-        if errors.is_input_error(error):
+        bad_image = data.unreadable_image(error)
+        if bad_image:
+            message = bad_image
+        if bad_image or errors.is_input_error(error):
             sys.stderr.write(f"{prog}: error: {message}\n")
             sys.exit(2)
         last = files.last_written() or "none"
