@@ -43,7 +43,8 @@ results: $(STAMP)
 # Backend-neutral code (keras.ops / keras.random) is tested on a second backend too.
 JAX_TESTS := tests/test_layers_cutout.py tests/test_layers_mix.py tests/test_layers_pipeline.py \
 	tests/test_layers_registry.py tests/test_layers_round_trip.py tests/test_losses.py \
-	tests/test_schedules.py tests/test_callbacks_onecycle.py tests/test_lr_finder.py tests/test_diagnosis.py
+	tests/test_schedules.py tests/test_callbacks_onecycle.py tests/test_lr_finder.py tests/test_diagnosis.py \
+	tests/test_layers_random_shift.py
 
 ## The whole default test suite (budget: under 15 minutes on 2 cores): TensorFlow, then JAX.
 test: $(STAMP)

@@ -31,7 +31,7 @@ import keras
 from kerasext import data, layers, models, plot
 
 DEFAULTS = dict(epochs=8, batch_size=64)  # 15 before --seeds (issue 16): 3 seeds x 8 epochs
-AUGMENTS = ("flip", "rotate", "translate", "cutout", "mixup", "cutmix", "mixup_cutmix")
+AUGMENTS = ("flip", "rotate", "translate", "cutout", "mixup", "cutmix", "mixup_cutmix")  # compared by default
 LEARNING_RATE = 1e-3
 CLAIM = ("augmentation reduces overfitting; Mixup and Cutout significantly enhance "
          "training effectiveness")
@@ -41,22 +41,23 @@ def build_parser():
     parser = runner.make_parser("augmentation", __doc__, kfold=True, comparison=True, **DEFAULTS)
     group = parser.add_argument_group("augmentation")
     group.add_argument("--augment", default=",".join(AUGMENTS),
-                       help=f"comma-separated variants to compare, from {','.join(AUGMENTS)}")
+                       help=f"comma-separated variants to compare, from {','.join(layers.AUGMENTATIONS)}")
     group.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="Adam's learning rate")
     group.add_argument("--mixup-alpha", type=float, default=0.2)
     group.add_argument("--cutmix-alpha", type=float, default=1.0)
     group.add_argument("--cutout-size", type=float, default=0.3,
                        help="Cutout side: pixels (>= 1) or a fraction of the image side (< 1)")
     group.add_argument("--rotate-factor", type=float, default=0.05, help="fraction of a full turn")
-    group.add_argument("--translate-factor", type=float, default=0.1, help="fraction of the image")
+    group.add_argument("--translate-factor", type=float, default=0.1, help="fraction of the image (translate and shift)")
     return parser
 
 
 def check_args(args):
     names = [n.strip() for n in args.augment.split(",") if n.strip()]
-    unknown = [n for n in names if n not in AUGMENTS]
+    unknown = [n for n in names if n not in layers.AUGMENTATIONS]
     if not names or unknown:
-        raise ValueError(f"`--augment` takes one or more of {','.join(AUGMENTS)}. Received: {args.augment!r}")
+        raise ValueError(f"`--augment` takes one or more of {','.join(layers.AUGMENTATIONS)}. "
+                         f"Received: {args.augment!r}")
     for flag in ("learning_rate", "mixup_alpha", "cutmix_alpha", "cutout_size", "rotate_factor",
                  "translate_factor"):
         if not getattr(args, flag) > 0:

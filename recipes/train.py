@@ -32,7 +32,7 @@ import keras
 from kerasext import callbacks, data, layers, losses, models, schedules
 
 DEFAULTS = dict(epochs=20, batch_size=64)
-AUGMENTS = ("flip", "rotate", "translate", "cutout", "mixup", "cutmix", "mixup_cutmix")
+AUGMENTS = tuple(layers.AUGMENTATIONS)  # the one registry: flip, rotate, translate, shift, cutout, ...
 MIXERS = ("mixup", "cutmix", "mixup_cutmix")  # soft labels: every split then gets one-hot ones
 LOSSES = ("crossentropy", "focal", "label_smoothing")
 OPTIMIZERS = ("sgd", "nesterov", "rmsprop", "adam", "adamw")
@@ -74,7 +74,7 @@ def build_parser():
     augment.add_argument("--cutout-size", type=float, default=0.3,
                          help="Cutout side: pixels (>= 1) or a fraction of the image side (< 1)")
     augment.add_argument("--rotate-factor", type=float, default=0.05, help="fraction of a full turn")
-    augment.add_argument("--translate-factor", type=float, default=0.1, help="fraction of the image")
+    augment.add_argument("--translate-factor", type=float, default=0.1, help="fraction of the image (translate and shift)")
     loss = parser.add_argument_group("loss")
     loss.add_argument("--loss", default="crossentropy", choices=LOSSES)
     loss.add_argument("--label-smoothing", type=float, default=0.1, help="for --loss label_smoothing")

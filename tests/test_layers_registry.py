@@ -7,7 +7,8 @@ import pytest
 from kerasext import layers
 
 # The recipes' factories (recipes/augmentation.py, recipes/train.py) as they
-# were written before the registry, with their default flags.
+# were written before the registry, with their default flags; and `shift`,
+# kerasext's whole-pixel translation, built from the same `translate_factor`.
 OPTIONS = dict(
     seed=3,
     num_classes=5,
@@ -22,6 +23,9 @@ BY_HAND = {
     "flip": lambda o: keras.layers.RandomFlip("horizontal", seed=o["seed"]),
     "rotate": lambda o: keras.layers.RandomRotation(o["rotate_factor"], seed=o["seed"]),
     "translate": lambda o: keras.layers.RandomTranslation(
+        o["translate_factor"], o["translate_factor"], seed=o["seed"]
+    ),
+    "shift": lambda o: layers.RandomShift(
         o["translate_factor"], o["translate_factor"], seed=o["seed"]
     ),
     "cutout": lambda o: layers.Cutout(o["cutout_size"], seed=o["seed"]),
@@ -76,7 +80,7 @@ def test_same_layer_config_and_output_as_by_hand(name, options):
 
 
 def test_a_list_keeps_the_order_of_the_names():
-    names = ["mixup_cutmix", "flip", "cutout", "translate"]
+    names = ["mixup_cutmix", "flip", "cutout", "translate", "shift"]
     built = [layers.get_augmentation(n, **OPTIONS) for n in names]
     assert [type(b) for b in built] == [type(BY_HAND[n](OPTIONS)) for n in names]
 
@@ -118,3 +122,20 @@ def test_register_a_new_name():
         )
     finally:
         del registry._FACTORIES["identity_test"]
+
+
+def test_shift_is_translate_in_whole_pixels():
+    # `shift` reads the same option as `translate` and, with the same seed,
+    # draws the same offsets: on a 10-pixel image with factor 0.1 (offsets of
+    # at most one pixel, fractional for `translate`), `shift` is `translate`
+    # with nearest interpolation; `translate` itself stays Keras' bilinear one.
+    shift = layers.get_augmentation("shift", translate_factor=0.1, seed=4)
+    translate = layers.get_augmentation("translate", translate_factor=0.1, seed=4)
+    assert isinstance(shift, layers.RandomShift)
+    assert (shift.height_factor, shift.width_factor, shift.seed) == (0.1, 0.1, 4)
+    assert translate.get_config()["interpolation"] == "bilinear"
+    nearest = keras.layers.RandomTranslation(0.1, 0.1, interpolation="nearest", seed=4)
+    images = np.random.default_rng(0).uniform(0, 1, (8, 10, 10, 3)).astype("float32")
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(shift(images)), keras.ops.convert_to_numpy(nearest(images))
+    )

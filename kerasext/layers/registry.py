@@ -12,6 +12,7 @@ The built-in names are Keras' own geometric layers and kerasext's:
 | `flip`         | `keras.layers.RandomFlip("horizontal")`                    |
 | `rotate`       | `keras.layers.RandomRotation(rotate_factor)`               |
 | `translate`    | `keras.layers.RandomTranslation(translate_factor, translate_factor)` |
+| `shift`        | `RandomShift(translate_factor, translate_factor)`: whole pixels, cheaper |
 | `cutout`       | `Cutout(cutout_size)`                                      |
 | `mixup`        | `Mixup(mixup_alpha, num_classes=num_classes)`              |
 | `cutmix`       | `CutMix(cutmix_alpha, num_classes=num_classes)`            |
@@ -30,6 +31,7 @@ from kerasext.layers.cutmix import CutMix
 from kerasext.layers.cutout import Cutout
 from kerasext.layers.mixup import Mixup
 from kerasext.layers.mixup_cutmix import MixupCutMix
+from kerasext.layers.random_shift import RandomShift
 
 _FACTORIES = {}
 
@@ -143,6 +145,10 @@ def _translate(translate_factor=0.1, seed=None):
     return keras.layers.RandomTranslation(translate_factor, translate_factor, seed=seed)
 
 
+def _shift(translate_factor=0.1, seed=None):
+    return RandomShift(translate_factor, translate_factor, seed=seed)
+
+
 def _cutout(cutout_size=0.3, seed=None):
     return Cutout(cutout_size, seed=seed)
 
@@ -171,6 +177,7 @@ for _name, _factory in (
     ("flip", _flip),
     ("rotate", _rotate),
     ("translate", _translate),
+    ("shift", _shift),
     ("cutout", _cutout),
     ("mixup", _mixup),
     ("cutmix", _cutmix),
