@@ -416,6 +416,28 @@ def test_remat_trains_to_the_same_weights():
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
 
 
+def test_remat_trains_under_mixed_precision_like_without_it():
+    # The recomputation runs outside the layer's __call__ and its float16 autocast scope:
+    # float32 kernels met float16 inputs ("Input 'b' of 'MatMul' Op has type float32").
+    arrays = data.load_arrays("digits")
+    x, y = arrays.x[:128], arrays.y[:128]
+    weights = []
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        for remat in (False, True):
+            keras.utils.set_random_seed(0)
+            model = cnn()
+            if remat:
+                assert runner.rematerialize(model)
+            model.fit(x, y, batch_size=32, epochs=1, verbose=0, shuffle=False)
+            weights.append(model.get_weights())
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    for a, b in zip(*weights):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-3)
+
+
 def test_run_fit_rematerializes_with_the_flag(tmp_path):
     train, validation, _, _ = data.load("digits", batch_size=64)
     for remat in (False, True):

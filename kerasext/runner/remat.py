@@ -1,9 +1,14 @@
 """`--remat`: layers that recompute their internals in the backward pass instead of keeping them."""
 
+import contextlib
 import functools
 import inspect
 
 import keras
+
+# No public API reads or enters the mixed-precision autocast scope (Keras 3.15.1): a layer's
+# `__call__` enters it, and the backward pass's recomputation runs outside that call.
+from keras.src.backend.common.variables import AutocastScope, get_autocast_scope
 
 
 def rematerialize(model):
@@ -64,7 +69,9 @@ def _recomputed(layer):
 
     The layer's weights enter the recomputed function as inputs, read once in the forward
     pass, so the backward pass recomputes with the values the forward pass used, whatever
-    else reads or updates the variables in between.
+    else reads or updates the variables in between. Under mixed precision the forward
+    call's autocast scope (float16 reads of float32 weights) is entered again in the
+    recomputation, which runs outside the layer's `__call__`.
     """
     call = layer.call
 
@@ -72,10 +79,13 @@ def _recomputed(layer):
     def recomputed_call(*args, **kwargs):
         variables = list(layer.trainable_variables)
         flat = keras.tree.flatten(args)
+        autocast = get_autocast_scope()
+        dtype = autocast.dtype if autocast is not None else None
 
         def compute(*tensors):
             inputs = keras.tree.pack_sequence_as(args, tensors[: len(flat)])
-            with keras.StatelessScope(state_mapping=list(zip(variables, tensors[len(flat):]))):
+            scope = AutocastScope(dtype) if dtype else contextlib.nullcontext()
+            with scope, keras.StatelessScope(state_mapping=list(zip(variables, tensors[len(flat):]))):
                 return call(*inputs, **kwargs)
 
         return keras.remat(compute)(*flat, *(variable.value for variable in variables))
