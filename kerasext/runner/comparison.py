@@ -250,7 +250,9 @@ class Comparison:
         for row in self.rows:
             lines.append("| " + " | ".join([format_value(row["variant"])] + self._cells(row)) + " |")
         notes = list(self.notes)
-        if any(iv.get("n", 0) < iv.get("of", 0) for row in self.rows for iv in row.get("intervals", {}).values()):
+        shown = {key for key, _, _ in self.columns}  # a note about a cell the table shows
+        if any(iv.get("n", 0) < iv.get("of", 0) for row in self.rows
+               for key, iv in row.get("intervals", {}).items() if key in shown):
             notes.append("(k/N): the value exists for k of the N seeds (a target reached in k); "
                          "the mean and interval are of those k.")
         if notes:
