@@ -16,6 +16,8 @@ LAYERS = {
     ),
     "mixup_cutmix_batch": lambda: layers.MixupCutMix(mode="batch", num_classes=4, seed=5),
     "mixup_cutmix_only_cutmix": lambda: layers.MixupCutMix(0.0, 1.0, num_classes=4, seed=5),
+    "random_shift": lambda: layers.RandomShift(0.2, 0.3, seed=5),
+    "random_shift_constant": lambda: layers.RandomShift(0.2, 0.3, fill_mode="constant", fill_value=0.5, seed=5),
 }
 
 

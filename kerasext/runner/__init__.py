@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 # The one path a comparison recipe trains its variants by (see `variants`).
-from kerasext.runner import stats  # noqa: E402
+from kerasext.runner import stats, steps  # noqa: E402
 from kerasext.runner.variants import (  # noqa: E402
     SeedRuns,
     TrainedVariant,
@@ -72,5 +72,5 @@ from kerasext.runner.variants import (  # noqa: E402
 
 __all__ += [
     "SeedRuns", "TrainedVariant", "Variant", "load_one_hot", "make_optimizer", "one_hot", "seed_list",
-    "stats", "train_seeds", "train_variant", "train_variants", "with_seed",
+    "stats", "steps", "train_seeds", "train_variant", "train_variants", "with_seed",
 ]
