@@ -84,17 +84,3 @@ def test_smoke_errors_against_the_held_out_truth(run_in):
     errors = np.array(rows["2-fold cross-validation"]["seeds"]["error"])  # the bias note, recomputed
     half = stats.t.ppf(0.975, 1) * errors.std(ddof=1) / math.sqrt(2)
     assert f"2-fold cross-validation {errors.mean():+.4f} ± {half:.4f}" in text
-
-
-@pytest.mark.parametrize("argv, message", [
-    (["--holdout", "1"], "`--holdout` must be in (0, 1). Received: 1.0"),
-    (["--holdout", "0.999"], "`--holdout` 0.999: Cannot carve"),
-    (["--split", "0.7,0.2,0.1"], "`--split` is not used here"),
-    (["--folds", "50"], "`--folds` 50: `fold` must have 2 <= k <="),
-    (["--learning-rate", "0"], "`--learning-rate` must be > 0"),
-])
-def test_bad_flags_exit_2_with_one_line(run_in, capsys, argv, message):
-    with pytest.raises(SystemExit) as exit_info:
-        runner.run_cli(cross_validation.main, argv + ["--model-dir", "bad"])
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert exit_info.value.code == 2 and len(lines) == 1 and message in lines[0]

@@ -123,16 +123,3 @@ def test_smoke_two_tables_recall_on_held_out_examples_and_detectable_effect(run_
     assert f"{size['per_seed']:.4f}" in text
     seeds_limit = size["seeds"] is not None and size["seeds"] > size["per_seed"]
     assert ("The seeds, not the test set, limit" in text) == seeds_limit
-
-
-@pytest.mark.parametrize("argv, message", [
-    (["--outlier-fraction", "0.5"], "`--outlier-fraction` must be in [0, 0.5). Received: 0.5"),
-    (["--focal-gamma", "-1"], "`--focal-gamma` must be >= 0. Received: -1"),
-    (["--keep-fraction", "1.5"], "`--keep-fraction` must be in (0, 1]. Received: 1.5"),
-    (["--regression-epochs", "0"], "argument --regression-epochs: must be an integer >= 1"),
-])
-def test_bad_flags_exit_2_with_one_line(run_in, capsys, argv, message):
-    with pytest.raises(SystemExit) as exit_info:
-        runner.run_cli(losses.main, argv + ["--model-dir", "bad"])
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert exit_info.value.code == 2 and len(lines) == 1 and message in lines[0]

@@ -20,8 +20,8 @@ COMPARISON_FILE = "comparison.md"  # what `kerasext.runner.Comparison.write` wri
 
 MACHINE_NOTE = (
     "Numbers measured on this project's 2-core CPU machine with each recipe's default "
-    "settings (the bundled digits data unless a recipe makes its own; seeds 0, 1, 2 for a "
-    "comparison, seed 0 otherwise), by `{command}`, from each recipe's latest run. A verdict is "
+    "settings (the bundled digits data unless a recipe makes its own; a comparison's default "
+    "`--seeds`, counted in its cell, seed 0 otherwise), by `{command}`, from each recipe's latest run. A verdict is "
     "inconclusive when the 95% confidence interval of the effect includes no effect."
 )
 
