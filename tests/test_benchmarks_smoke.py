@@ -57,7 +57,7 @@ def test_pipeline_overhead_quick(monkeypatch, capsys, tmp_path):
     out = tmp_path / "pipeline.md"
     text = run_in_process(monkeypatch, capsys, "pipeline_overhead.py", "--quick",
                           "--images", "256", "--out", str(out))
-    check_section(text, out, "Pipeline overhead", "| recipe | flip,translate |", "<= 1.10")
+    check_section(text, out, "Pipeline overhead", "| recipe | flip,translate |", "<= 1.05")
 
 
 @needs_cifar
