@@ -40,6 +40,8 @@ CLAIM = ("augmentation reduces overfitting; Mixup and Cutout significantly enhan
 def build_parser():
     parser = runner.make_parser("augmentation", __doc__, kfold=True, comparison=True, **DEFAULTS)
     group = parser.add_argument_group("augmentation")
+    group.add_argument("--width", type=runner.flags.width, default=32,
+                       help="filters of the CNN's first block, doubled each block (default 32)")
     group.add_argument("--augment", default=",".join(AUGMENTS),
                        help=f"comma-separated variants to compare, from {','.join(layers.AUGMENTATIONS)}")
     group.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="Adam's learning rate")
@@ -74,7 +76,7 @@ def augment_options(args, num_classes):
 
 def make_model(args, info):
     """The baseline CNN; seeded, so every variant starts from the same weights."""
-    return models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed)
+    return models.build_model("cnn", info.input_shape, info.num_classes, width=args.width, seed=args.seed)
 
 
 def variants(args, names):

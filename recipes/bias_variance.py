@@ -1,5 +1,6 @@
-"""Bias and variance: polynomial regression of rising degree on a noisy 1-D function; the
-training and validation error against degree (the U-curve) and the degree it picks.
+"""Bias and variance: polynomial regression of rising degree on a noisy 1-D function (the
+training and validation error against degree, the U-curve, and the degree it picks); on an image
+data set, a CNN of rising width.
 
 The guide says "simple models may have high bias, while complex ones risk high variance",
 with polynomial regression as the classic example. This recipe draws a few noisy samples of
@@ -17,10 +18,22 @@ Run (defaults: 3 samples, 30 training points, degrees 1 to 15, about 40 seconds 
     python recipes/bias_variance.py
     python recipes/bias_variance.py --train-points 100 --noise 0.1 --max-degree 20
 
-The data is generated here, so the shared data flags (--dataset, --data-dir, ...) do not
-apply; `--seed` draws another first sample. It writes the runner's files for the picked degree's
-model (of the first seed), `comparison.md` and `u_curve.png` (mean training and validation error
-against degree).
+The polynomial data is generated here, so the image data flags (--image-size, --channels) do
+not apply to it; `--seed` draws another first sample. It writes the runner's files for the picked
+degree's model (of the first seed), `comparison.md` and `u_curve.png` (mean training and
+validation error against degree).
+
+On images (`--dataset` naming an image data set, or `--model cnn`, which also runs on digits),
+capacity is the width of the recipes' CNN (`--widths`, filters of its first block, doubled each
+block), every width trained for `--epochs` (default 20) with Adam (default 0.001), best on a
+small training split (`--split 0.15,0.15,0.7` below). It judges "simple models underfit" by the paired difference of test
+accuracy, the best width (highest mean validation accuracy) minus the narrowest, and "complex
+ones overfit" by the training − test accuracy gap (training accuracy measured in inference
+mode), the widest minus the narrowest. `u_curve.png` then shows training and test error
+against width:
+
+    python recipes/bias_variance.py --dataset ../shared/data/cifar10_test.npz --split 0.15,0.15,0.7
+    python recipes/bias_variance.py --model cnn --widths 1,4,16 --split 0.15,0.15,0.7   # digits
 """
 
 import functools
@@ -30,9 +43,12 @@ import numpy as np
 from kerasext import runner  # first: starts TensorFlow without its C++ log lines
 import tensorflow as tf
 import keras
+from kerasext import models
 
-DEFAULTS = dict(epochs=400)
+DEFAULTS = dict(epochs=None)  # resolved by check_args: POLYNOMIAL_EPOCHS or IMAGE_EPOCHS
+POLYNOMIAL_EPOCHS = 400
 TRAIN_POINTS, VALIDATION_POINTS, NOISE, MAX_DEGREE, LEARNING_RATE = 30, 200, 0.25, 15, 0.05
+WIDTHS, IMAGE_LEARNING_RATE, IMAGE_EPOCHS = "2,4,8,16", 1e-3, 20
 CLAIM = "simple models have high bias (underfit), complex ones high variance (overfit)"
 
 
@@ -43,14 +59,53 @@ def build_parser():
     group.add_argument("--validation-points", type=runner.flags.positive_int, default=VALIDATION_POINTS)
     group.add_argument("--noise", type=float, default=NOISE, help="standard deviation of the noise")
     group.add_argument("--max-degree", type=runner.flags.positive_int, default=MAX_DEGREE)
-    group.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help="Adam's learning rate")
+    group.add_argument("--learning-rate", type=float, default=None,
+                       help=f"Adam's learning rate (default {LEARNING_RATE:g}; on images {IMAGE_LEARNING_RATE:g})")
+    group = parser.add_argument_group("images")
+    group.add_argument("--model", choices=("polynomial", "cnn"), default=None,
+                       help="polynomial (the default with no --dataset) or cnn (the default with one)")
+    group.add_argument("--widths", default=WIDTHS,
+                       help=f"cnn: the first block's filters of each network, narrowest first (default {WIDTHS})")
     return parser
 
 
+def widths(args):
+    """`--widths` as a list of ints, narrowest first.
+
+    Raises:
+        ValueError: naming the flag and the value, unless two or more increasing widths.
+    """
+    try:
+        values = [int(v) for v in str(args.widths).split(",")]
+    except ValueError:
+        values = []
+    if len(values) < 2 or values != sorted(set(values)) or values[0] < 1 or values[-1] > runner.flags.MAX_WIDTH:
+        raise ValueError(f"`--widths` must be two or more increasing integers in [1, "
+                         f"{runner.flags.MAX_WIDTH}]. Received: {args.widths}")
+    return values
+
+
+def image_mode(args):
+    """True when the recipe fits CNNs to an image data set rather than polynomials to 1-D data."""
+    if args.model is not None:
+        return args.model == "cnn"
+    return args.dataset != "digits" or args.data_dir is not None
+
+
 def check_args(args):
-    if args.dataset != "digits" or args.data_dir or args.image_size or args.channels:
-        raise ValueError("bias_variance.py generates its own 1-D data; --dataset, --data-dir, "
+    if image_mode(args):
+        widths(args)  # checked before anything is written
+        if args.learning_rate is None:
+            args.learning_rate = IMAGE_LEARNING_RATE
+        if args.epochs is None:
+            args.epochs = IMAGE_EPOCHS
+    elif args.dataset != "digits" or args.data_dir or args.image_size or args.channels:
+        raise ValueError("bias_variance.py --model polynomial generates its own 1-D data; --dataset, --data-dir, "
                          f"--image-size and --channels do not apply. Received: --dataset {args.dataset}")
+    if args.learning_rate is None:
+        args.learning_rate = LEARNING_RATE
+    if args.epochs is None:
+        args.epochs = POLYNOMIAL_EPOCHS
     if args.noise < 0:
         raise ValueError(f"`--noise` must be >= 0. Received: {args.noise}")
     if args.train_points < 2:
@@ -149,10 +204,81 @@ def plot_u_curve(table, path):
         title="bias (low degree) vs variance (high degree)")
 
 
+# On images: the recipes' CNN of rising width -----------------------------------------------
+
+
+def make_cnn(args, info, width):
+    """The recipes' CNN with `width` filters in its first block; seeded."""
+    return models.build_model("cnn", info.input_shape, info.num_classes, width=width, seed=args.seed)
+
+
+def cnn_variants(args):
+    """name -> the variant: the width; Adam at `--learning-rate` for every width."""
+    adam = functools.partial(keras.optimizers.Adam, args.learning_rate)
+    return {f"width {w}": runner.Variant(model={"width": w}, optimizer=adam) for w in widths(args)}
+
+
+def cnn_comparison(args, info, argv, results):
+    """The table: training, validation and test accuracy per width and the train − test gap, with
+    the claim judged at both ends: test accuracy, best − narrowest; gap, widest − narrowest."""
+    table = runner.Comparison(
+        f"CNN width vs error on {info.name}: {info.split_sizes['train']} training examples, "
+        f"{args.epochs} epochs, Adam {args.learning_rate:g}",
+        [("train_eval_accuracy", "train accuracy"), ("val_accuracy", "validation accuracy"),
+         ("test_accuracy", "test accuracy"), ("generalization_gap", "train − test gap")],
+        claim=CLAIM, recipe="bias_variance", seeds=results.seeds,
+        shows="model capacity vs train and validation error: the U-curve and the capacity it picks",
+        command=runner.command_line("bias_variance", argv),
+    )
+    for name, width in zip(results.runs, widths(args)):
+        table.add_seeds(name, results.metrics(name), width=width)
+    picked = table.best("val_accuracy", highest=True)
+    first, last = table.rows[0], table.rows[-1]
+    table.add_effect("test_accuracy", picked["variant"], header=f"test accuracy − width {picked['width']}")
+    table.note(f"Highest mean validation accuracy: width {picked['width']}. One test example is "
+               f"{1 / info.split_sizes['test']:.4f} of accuracy; training accuracy is measured in inference mode.")
+    table.judge("test_accuracy", first["variant"], picked["variant"],
+                label=f"test accuracy, width {picked['width']} − width {first['width']} (underfitting)")
+    table.judge("generalization_gap", first["variant"], last["variant"],
+                label=f"train − test gap, width {last['width']} − width {first['width']} (overfitting)")
+    return table, picked
+
+
+def plot_width_curve(table, path):
+    runner.plot_variants(
+        {"CNN": {"train error": [1 - r["train_eval_accuracy"] for r in table.rows],
+                 "test error": [1 - r["test_accuracy"] for r in table.rows]}},
+        path, keys=("train error", "test error"), x="width index (narrowest first)",
+        title="bias (narrow) vs variance (wide)")
+
+
+def main_images(args, argv):
+    # Data: the named image data set, split by --split
+    train, validation, test, info = runner.load_data(args)
+
+    # Model: the recipes' CNN at each width of --widths
+    build = functools.partial(make_cnn, info=info)
+
+    # Train every width: per seed the same batches; the clean training split evaluated in inference mode
+    run = runner.start_run(args)
+    results = runner.train_seeds(args, cnn_variants, build, run=run, train_eval=True)
+
+    # Result
+    table, picked = cnn_comparison(args, info, argv, results)
+    table.write(run.directory)
+    plot_width_curve(table, run.path("u_curve.png"))
+    table.print()
+    last = results.first[list(results.first)[-1]]
+    return run.finish(last.model, last.history, test, info, extra={**table.to_dict(), "picked_width": picked["width"]},
+                      callbacks=last.callbacks)
+
+
 def main(argv=None):
     args = runner.parse_args(build_parser(), argv)
     check_args(args)
     runner.setup(args)
+    if image_mode(args):
+        return main_images(args, argv)
 
     # Data: noisy samples of sin(2 pi x), drawn from each seed; each degree sees its own features
     points = samples(args)

@@ -43,6 +43,8 @@ CLAIM = "combining techniques (batch norm, dropout, advanced optimizers, ...) si
 def build_parser():
     parser = runner.make_parser("compatibility", __doc__, kfold=True, comparison=True, **DEFAULTS)
     group = parser.add_argument_group("techniques")
+    group.add_argument("--width", type=runner.flags.width, default=32,
+                       help="filters of the CNN's first block, doubled each block (default 32)")
     group.add_argument("--techniques", default=",".join(TECHNIQUES), help=f"two or more of {','.join(TECHNIQUES)}")
     return parser
 
@@ -57,7 +59,7 @@ def check_args(args):
 
 def make_model(args, info, **options):
     """The baseline CNN; seeded, so every run starts from the same kernels."""
-    return models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed, **options)
+    return models.build_model("cnn", info.input_shape, info.num_classes, width=args.width, seed=args.seed, **options)
 
 
 def technique_set(names, steps_per_epoch):

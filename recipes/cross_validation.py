@@ -53,6 +53,8 @@ CLAIM = "cross-validation gives a robust evaluation without a separate test set"
 def build_parser():
     parser = runner.make_parser("cross_validation", __doc__, comparison=True, **DEFAULTS)
     group = parser.add_argument_group("cross-validation")
+    group.add_argument("--width", type=runner.flags.width, default=32,
+                       help="filters of the CNN's first block, doubled each block (default 32)")
     group.add_argument("--folds", type=int, default=FOLDS, help="k, the number of folds (>= 2)")
     group.add_argument("--holdout", type=float, default=HOLDOUT,
                        help="fraction of the data held out as the truth, seen by no estimate")
@@ -136,7 +138,7 @@ def fold_data(args, augment=None, *, fold=None):
 
 def make_model(args, num_classes, input_shape):
     """The baseline CNN; seeded, so every fold and the whole development set start from the same weights."""
-    return models.build_model("cnn", input_shape, num_classes, seed=args.seed)
+    return models.build_model("cnn", input_shape, num_classes, width=args.width, seed=args.seed)
 
 
 # Train with and without

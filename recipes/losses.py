@@ -59,6 +59,8 @@ CONFIDENCE, POWER = 0.95, 0.8  # of the minimum detectable effects
 def build_parser():
     parser = runner.make_parser("losses", __doc__, comparison=True, **DEFAULTS)
     group = parser.add_argument_group("losses")
+    group.add_argument("--width", type=runner.flags.width, default=32,
+                       help="filters of the CNN's first block, doubled each block (default 32)")
     group.add_argument("--minority-classes", default=MINORITY, help="classes cut in the training split")
     group.add_argument("--keep-fraction", type=float, default=KEEP, help="fraction of their examples kept")
     group.add_argument("--focal-gamma", type=float, default=GAMMA)
@@ -138,7 +140,7 @@ def balanced_weights(y, num_classes):
 
 def make_model(args, info):
     """The baseline CNN; seeded, so every loss starts from the same weights."""
-    return models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed)
+    return models.build_model("cnn", info.input_shape, info.num_classes, width=args.width, seed=args.seed)
 
 
 def variants(args, num_classes):

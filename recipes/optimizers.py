@@ -36,6 +36,8 @@ CLAIM = ("Adam is highly effective; Nesterov momentum speeds up convergence; Ada
 def build_parser():
     parser = runner.make_parser("optimizers", __doc__, kfold=True, comparison=True, **DEFAULTS)
     group = parser.add_argument_group("optimizers")
+    group.add_argument("--width", type=runner.flags.width, default=32,
+                       help="filters of the CNN's first block, doubled each block (default 32)")
     group.add_argument("--sgd-lr", type=float, default=SGD_LR, help="learning rate of the SGD family")
     group.add_argument("--adam-lr", type=float, default=ADAM_LR, help="learning rate of RMSprop, Adam, AdamW")
     group.add_argument("--momentum", type=float, default=MOMENTUM)
@@ -58,7 +60,7 @@ def check_args(args):
 
 def make_model(args, info):
     """The baseline CNN; seeded, so every optimizer starts from the same weights."""
-    return models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed)
+    return models.build_model("cnn", info.input_shape, info.num_classes, width=args.width, seed=args.seed)
 
 
 def variants(args):

@@ -44,6 +44,8 @@ CLAIM = "an LR range test finds the range; the one-cycle policy achieves super-c
 def build_parser():
     parser = runner.make_parser("super_convergence", __doc__, kfold=True, comparison=True, **DEFAULTS)
     group = parser.add_argument_group("schedules")
+    group.add_argument("--width", type=runner.flags.width, default=32,
+                       help="filters of the CNN's first block, doubled each block (default 32)")
     group.add_argument("--target", type=float, default=TARGET, help="validation accuracy to reach")
     group.add_argument("--lr-suggestion", default="valley", choices=SUGGESTIONS,
                        help="which LR finder suggestion the schedules use")
@@ -68,7 +70,7 @@ def check_args(args):
 
 def make_model(args, info):
     """The baseline CNN; seeded, so every schedule starts from the same weights."""
-    return models.build_model("cnn", info.input_shape, info.num_classes, seed=args.seed)
+    return models.build_model("cnn", info.input_shape, info.num_classes, width=args.width, seed=args.seed)
 
 
 def variants(args, lr, steps_per_epoch):

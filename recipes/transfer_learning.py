@@ -61,6 +61,8 @@ def build_parser():
     group = parser.add_argument_group("transfer")
     group.add_argument("--mode", default="transfer", choices=("transfer", "pretrain"))
     group.add_argument("--base", default="cnn", help="cnn (kerasext, with BatchNorm) or a keras.applications name")
+    group.add_argument("--width", type=runner.flags.width, default=None,
+                       help="filters of the cnn base's first block, doubled each block (default 32; cnn only)")
     group.add_argument("--weights", default="pretrain",
                        help="pretrain (on the source classes, here), imagenet, none, or a .weights.h5 PATH")
     group.add_argument("--source-classes", default=SOURCE)
@@ -181,8 +183,12 @@ def make_backbone(args, input_shape, weights=None):
                          "MobileNetV3Small); the cnn backbone has no ImageNet weights. Received: --base cnn")
     if args.base != "cnn" and not hasattr(keras.applications, args.base):
         raise ValueError(f"`--base` must be cnn or a keras.applications name. Received: {args.base}")
+    if args.base != "cnn" and args.width is not None:
+        raise ValueError(f"`--width` applies to the cnn base only. Received: --width {args.width} "
+                         f"with --base {args.base}")
     try:
-        model = models.build_model(args.base, input_shape, 2, batch_norm=True, weights=weights, seed=args.seed)
+        model = models.build_model(args.base, input_shape, 2, batch_norm=True, weights=weights,
+                                   width=args.width, seed=args.seed)
     except Exception as error:  # noqa: BLE001 - offline: URL, socket or SSL errors of many kinds
         offline = not isinstance(error, ValueError) or "cannot be downloaded" in str(error)  # zoo's own words
         if weights != "imagenet" or not offline:

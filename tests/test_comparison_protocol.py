@@ -165,3 +165,30 @@ def test_each_judgment_states_the_smallest_effect_its_seeds_detect():
     expected = (scipy_stats.t.ppf(0.975, n - 1) + scipy_stats.t.ppf(0.8, n - 1)) * sd / math.sqrt(n)
     assert table.judgments[0]["minimum_detectable_effect"] == pytest.approx(expected)
     assert f"detect 80% of the time: {expected:.4f})" in table.to_markdown()
+
+
+def test_each_data_set_gets_its_own_table_from_its_own_runs(tmp_path):
+    def run(name, dataset, accuracy):
+        folder = tmp_path / "demo" / name
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(json.dumps({"test": {"accuracy": accuracy}, "results": {}}))
+        if dataset is not None:
+            (folder / "config.json").write_text(json.dumps({"dataset": dataset}))
+
+    run("20260101-000000", None, 0.91)  # no config.json: counted as digits
+    run("20260102-000000", "../shared/data/cifar10_test.npz", 0.52)
+    run("20260103-000000", "digits", 0.97)
+    run("20260104-000000", "/elsewhere/other.npz", 0.33)
+    digits = table_module.recipes_table(str(tmp_path))
+    assert "test accuracy 0.9700" in digits and "the bundled digits data" in digits
+    cifar = table_module.recipes_table(str(tmp_path), "make results-cifar", "cifar10_test.npz",
+                                       docs="docs/recipes/cifar")
+    assert "test accuracy 0.5200" in cifar and "0.97" not in cifar and "0.33" not in cifar
+    assert "the flags in each row's command, on `cifar10_test.npz`" in cifar
+    assert "by `make results-cifar`" in cifar
+    (tmp_path / "demo" / "20260102-000000" / "comparison.md").write_text("| a |\n")
+    (tmp_path / "demo" / "20260102-000000" / "metrics.json").write_text(json.dumps(
+        {"test": {"accuracy": 0.52}, "results": {"rows": [{"variant": "a"}]}}))
+    cifar = table_module.recipes_table(str(tmp_path), dataset="cifar10_test.npz", docs="docs/recipes/cifar")
+    assert "| [demo](docs/recipes/cifar/demo.md) |" in cifar
+    assert table_module.latest_runs(str(tmp_path), "nothing.npz") == {}

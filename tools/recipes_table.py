@@ -2,6 +2,10 @@
 
     python tools/recipes_table.py runs/ > recipes_table.md
     python tools/recipes_table.py runs/ --docs docs/recipes   # also one page per recipe
+    python tools/recipes_table.py runs/ --dataset cifar10_test.npz --docs docs/recipes/cifar
+
+A run counts for the table of the data set it trained on (`dataset` in its config.json, compared
+by file name): `digits` (the default) also takes the recipes that make their own data.
 
 For each recipe folder under `runs/`, the latest run holding `metrics.json` (and, for
 comparisons, `comparison.md`) gives one row: recipe, what it shows, the command, and the
@@ -19,18 +23,23 @@ import sys
 COMPARISON_FILE = "comparison.md"  # what `kerasext.runner.Comparison.write` writes
 
 MACHINE_NOTE = (
-    "Numbers measured on this project's 2-core CPU machine with each recipe's default "
-    "settings (the bundled digits data unless a recipe makes its own; a comparison's default "
-    "`--seeds`, counted in its cell, seed 0 otherwise), by `{command}`, from each recipe's latest run. A verdict is "
-    "inconclusive when the 95% confidence interval of the effect includes no effect."
+    "Numbers measured on this project's 2-core CPU machine with {settings}; a comparison's "
+    "`--seeds` is counted in its cell, seed 0 otherwise; by `{command}`, from each "
+    "recipe's latest run. A verdict is inconclusive when the 95% confidence interval of the effect "
+    "includes no effect."
 )
+DIGITS_SETTINGS = "each recipe's default settings (the bundled digits data unless a recipe makes its own)"
+OTHER_SETTINGS = "the flags in each row's command, on `{dataset}`"
+DEFAULT_DATASET = "digits"
 
 
-def latest_runs(runs_dir):
-    """`{recipe: run folder}`: each recipe's newest run that finished (has metrics.json).
+def latest_runs(runs_dir, dataset=DEFAULT_DATASET):
+    """`{recipe: run folder}`: each recipe's newest run that finished (has metrics.json) on `dataset`.
 
     Run folders are named by start time, so the newest sorts last. A recipe whose run
-    records a comparison is taken only from runs that also wrote `comparison.md`.
+    records a comparison is taken only from runs that also wrote `comparison.md`. A run's
+    data set is its config.json's `dataset`, compared by file name (`cifar10_test.npz`
+    matches `../shared/data/cifar10_test.npz`); a run without one counts as digits.
     """
     found = {}
     if not os.path.isdir(runs_dir):
@@ -42,7 +51,7 @@ def latest_runs(runs_dir):
         for run in sorted(os.listdir(folder), reverse=True):
             path = os.path.join(folder, run)
             metrics = _read_metrics(path)
-            if metrics is None:
+            if metrics is None or _run_dataset(path) != _dataset_name(dataset):
                 continue
             if metrics.get("results", {}).get("rows") and not os.path.isfile(
                 os.path.join(path, COMPARISON_FILE)
@@ -88,9 +97,10 @@ def verdict(results):
     return f"{head} ({count}): " + "; ".join(str(j["text"]) for j in judgments)
 
 
-def recipes_table(runs_dir, command="make results"):
-    """The markdown "Recipes" table for every recipe with a finished run under `runs_dir`."""
-    runs = latest_runs(runs_dir)
+def recipes_table(runs_dir, command="make results", dataset=DEFAULT_DATASET, docs="docs/recipes"):
+    """The markdown "Recipes" table for every recipe with a finished run on `dataset` under
+    `runs_dir`; recipe names link to their page in `docs`."""
+    runs = latest_runs(runs_dir, dataset)
     lines = [
         "| recipe | what it shows | command | measured result |",
         "| --- | --- | --- | --- |",
@@ -99,16 +109,18 @@ def recipes_table(runs_dir, command="make results"):
         name, shows, cmd, result = row(recipe, run_dir)
         name, shows, result = (_cell(v) for v in (name, shows, result))
         if os.path.isfile(os.path.join(run_dir, COMPARISON_FILE)):  # `--docs` writes its page
-            name = f"[{name}](docs/recipes/{_cell(recipe)}.md)"
+            name = f"[{name}]({docs.rstrip('/')}/{_cell(recipe)}.md)"
         lines.append(f"| {name} | {shows} | {_code(cmd, in_table=True)} | {result} |")
-    return "\n".join(lines) + "\n\n" + MACHINE_NOTE.format(command=command) + "\n"
+    settings = (DIGITS_SETTINGS if _dataset_name(dataset) == DEFAULT_DATASET
+                else OTHER_SETTINGS.format(dataset=_dataset_name(dataset)))
+    return "\n".join(lines) + "\n\n" + MACHINE_NOTE.format(command=command, settings=settings) + "\n"
 
 
-def write_docs(runs_dir, docs_dir):
+def write_docs(runs_dir, docs_dir, dataset=DEFAULT_DATASET):
     """Writes `docs_dir/<recipe>.md`: the command, then the run's comparison.md. Returns paths."""
     os.makedirs(docs_dir, exist_ok=True)
     paths = []
-    for recipe, run_dir in latest_runs(runs_dir).items():
+    for recipe, run_dir in latest_runs(runs_dir, dataset).items():
         comparison = os.path.join(run_dir, COMPARISON_FILE)
         if not os.path.isfile(comparison):
             continue
@@ -137,16 +149,32 @@ def main(argv=None):
     parser.add_argument("runs_dir", nargs="?", default="runs", help="the runs folder (default runs)")
     parser.add_argument("--docs", default=None, help="also write one page per recipe into this folder")
     parser.add_argument("--command", default="make results", help="the command named in the note")
+    parser.add_argument("--dataset", default=DEFAULT_DATASET,
+                        help="the runs on this data set (its file name; default digits)")
     args = parser.parse_args(argv)
     try:
-        table = recipes_table(args.runs_dir, args.command)
+        table = recipes_table(args.runs_dir, args.command, args.dataset, args.docs or "docs/recipes")
         if args.docs:
-            write_docs(args.runs_dir, args.docs)
+            write_docs(args.runs_dir, args.docs, args.dataset)
     except (ValueError, OSError) as error:
         sys.stderr.write(f"{parser.prog}: error: {' '.join(str(error).split())}\n")
         sys.exit(2)
     sys.stdout.write(table)
     return table
+
+
+def _dataset_name(dataset):
+    return os.path.basename(os.path.normpath(str(dataset or DEFAULT_DATASET)))
+
+
+def _run_dataset(run_dir):
+    """The file name of the data set a run trained on (its config.json's `dataset`)."""
+    try:
+        with open(os.path.join(run_dir, "config.json")) as file:
+            config = json.load(file)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return DEFAULT_DATASET
+    return _dataset_name(config.get("dataset") if isinstance(config, dict) else None)
 
 
 def _read_metrics(run_dir):
