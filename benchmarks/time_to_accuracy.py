@@ -88,7 +88,8 @@ def recipe(x_train, y_train, x_val, y_val, epochs, flags):
     val = data.make_dataset(x_val, y_val, 128)
     steps = -(-len(x_train) // args.batch_size)
     model = models.build_model(args.model, x_train.shape[1:], 10, width=args.width,
-                               depth=args.depth, seed=args.seed)
+                               depth=args.depth, seed=args.seed,
+                               whiten=x_train[:train_py.WHITEN_IMAGES] if args.whiten else None)
     model.compile(optimizer=train_py.make_optimizer(args, steps), loss=train_py.make_loss(args, False),
                   metrics=["accuracy"])
     return model, train, val, train_py.make_callbacks(args, steps)

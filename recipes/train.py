@@ -32,6 +32,7 @@ import keras
 from kerasext import callbacks, data, layers, losses, models, schedules
 
 DEFAULTS = dict(epochs=20, batch_size=64)
+WHITEN_IMAGES = 5000
 AUGMENTS = tuple(layers.AUGMENTATIONS)  # the one registry: flip, rotate, translate, shift, cutout, ...
 MIXERS = ("mixup", "cutmix", "mixup_cutmix")  # soft labels: every split then gets one-hot ones
 LOSSES = ("crossentropy", "focal", "label_smoothing")
@@ -64,6 +65,8 @@ def build_parser():
     model.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=False)
     model.add_argument("--l1", type=float, default=0.0, help="L1 kernel penalty")
     model.add_argument("--l2", type=float, default=0.0, help="L2 kernel penalty")
+    model.add_argument("--whiten", action="store_true",
+                       help="fastnet: airbench's frozen whitening stem, set from up to 5,000 training images")
     model.add_argument("--weights", default="none",
                        help="keras.applications weights: imagenet, none, or a weights file")
     augment = parser.add_argument_group("augmentation")
@@ -109,6 +112,8 @@ def check_args(args):
         raise ValueError(f"`--weight-decay` must be >= 0. Received: {args.weight_decay}")
     if not 0.0 <= args.label_smoothing < 1.0:
         raise ValueError(f"`--label-smoothing` must be in [0, 1). Received: {args.label_smoothing}")
+    if args.whiten and args.model != "fastnet":
+        raise ValueError(f"`--whiten` applies to --model fastnet only. Received: --model {args.model}")
     if args.model not in models.FAMILIES and not hasattr(keras.applications, args.model):
         raise ValueError(
             f"`--model` must be one of {', '.join(models.FAMILIES)} or a keras.applications "
@@ -195,12 +200,27 @@ def make_callbacks(args, steps_per_epoch):
     return extra
 
 
-def make_model(args, info):
+def make_model(args, info, whiten=None):
     return models.build_model(
         args.model, info.input_shape, info.num_classes, width=args.width, depth=args.depth,
         activation=args.activation, dropout=args.dropout, batch_norm=args.batch_norm,
         l1=args.l1, l2=args.l2, seed=args.seed, weights=None if args.weights == "none" else args.weights,
+        whiten=whiten,
     )
+
+
+def whitening_images(train, limit=WHITEN_IMAGES):
+    """Up to `limit` images from the first batches of the (unaugmented) training pipeline: a bounded
+    sample, whatever the data set's size."""
+    import numpy as np
+
+    images, count = [], 0
+    for x, _ in train:
+        images.append(np.asarray(x))
+        count += len(images[-1])
+        if count >= limit:
+            break
+    return np.concatenate(images)[:limit]
 
 
 def main(argv=None):
@@ -212,8 +232,9 @@ def main(argv=None):
     train, validation, test, info = load_data(args)
     steps_per_epoch = math.ceil(info.split_sizes["train"] / args.batch_size)
 
-    # Model
-    build = functools.partial(make_model, info=info)
+    # Model (with --whiten, its stem whitens the 2x2 patches of a sample of the training images)
+    build = functools.partial(make_model, info=info,
+                              whiten=whitening_images(train) if args.whiten else None)
     loss = make_loss(args, mixes(args))
     with runner.scope(args):  # the distribution strategy's scope, plus --remat
         probe = build(args)

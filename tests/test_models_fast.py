@@ -54,3 +54,38 @@ def test_fastnet_trains_a_step():
 def test_fastnet_needs_images():
     with pytest.raises(ValueError, match="fastnet family needs images"):
         models.build_model("fastnet", (20,), 3)
+
+
+def test_whitened_stem_decorrelates_the_training_patches(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.random((40, 16, 16, 3), np.float32)
+    images[..., 1] = 0.7 * images[..., 0] + 0.3 * images[..., 1]  # correlated channels
+    model = models.build_model("fastnet", (16, 16, 3), 5, width=8, depth=2, whiten=images)
+    stem = model.get_layer("whiten")
+    assert not stem.trainable and stem.filters == 24 and stem.kernel_size == (2, 2) and stem.strides == (2, 2)
+    assert all(w is not stem.kernel for w in model.trainable_weights)
+    # An independent computation: the stem's outputs over every 2x2 block it sees (stride 2)
+    # against NumPy's patches of the same images with the layer's own weights.
+    outputs = keras.Model(model.input, stem.output).predict(images, verbose=0)
+    kernel, bias = (np.asarray(w) for w in stem.get_weights())
+    blocks = images.reshape(40, 8, 2, 8, 2, 3).transpose(0, 1, 3, 2, 4, 5).reshape(40, 8, 8, 12)
+    np.testing.assert_allclose(outputs, blocks @ kernel.reshape(12, 24) + bias, rtol=1e-4, atol=1e-4)
+    # Over all (stride-1) patches the first 12 filters are white: identity covariance, zero mean.
+    patches = np.stack([images[:, i:i + 15, j:j + 15] for i in range(2) for j in range(2)], axis=-2)
+    white = patches.reshape(-1, 12) @ kernel.reshape(12, 24)[:, :12] + bias[:12]
+    np.testing.assert_allclose(np.cov(white, rowvar=False), np.eye(12), atol=2e-2)
+    np.testing.assert_allclose(white.mean(0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(kernel[..., 12:], -kernel[..., :12])
+    path = str(tmp_path / "whitened.keras")  # a saved model keeps the filters
+    model.save(path)
+    np.testing.assert_allclose(keras.models.load_model(path).get_layer("whiten").get_weights()[0], kernel)
+
+
+@pytest.mark.parametrize("family, images, match", [
+    ("cnn", np.zeros((2, 16, 16, 3)), "fastnet family only"),
+    ("fastnet", np.zeros((2, 8, 8, 3)), "must have the input shape"),
+    ("fastnet", np.zeros((16, 16, 3)), "must be images"),
+])
+def test_whiten_refuses_what_it_cannot_whiten(family, images, match):
+    with pytest.raises(ValueError, match=match):
+        models.build_model(family, (16, 16, 3), 5, width=8, depth=2, whiten=images)

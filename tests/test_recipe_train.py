@@ -56,3 +56,19 @@ def test_models_reject_bad_input():
         models.build_model("cnn", (64,), 10)
     with pytest.raises(ValueError, match="dropout"):
         models.build_model("mlp", (64,), 10, dropout=1.0)
+
+
+def test_whiten_sets_fastnets_stem_from_the_training_images(run_in):
+    train.main(["--model", "fastnet", "--width", "8", "--depth", "1", "--whiten", "--epochs", "1",
+                "--model-dir", "out"])
+    model = keras.models.load_model("out/model.keras")
+    stem = model.get_layer("whiten")
+    assert not stem.trainable and stem.get_weights()[0].shape == (2, 2, 1, 8)  # digits: 1 channel
+
+
+def test_whiten_is_for_fastnet_only():
+    from kerasext import runner
+
+    args = runner.parse_args(train.build_parser(), ["--whiten"])
+    with pytest.raises(ValueError, match="`--whiten` applies to --model fastnet only. Received: --model cnn"):
+        train.check_args(args)

@@ -34,6 +34,7 @@ def build_model(
     kernel_initializer=None,
     seed=0,
     weights=None,
+    whiten=None,
     name=None,
 ):
     """Builds a classifier ending in a float32 softmax.
@@ -61,6 +62,13 @@ def build_model(
             for `kerasext.initializers.for_activation(activation)`; seeded per layer.
         seed: int; the same seed gives the same initial weights. Defaults to `0`.
         weights: for `keras.applications` bases: `"imagenet"`, `None`, or a weights file.
+        whiten: fastnet only: training images `(n, height, width, channels)` in the
+            model's input scale, or `None`. Given, the stem is airbench's frozen whitening
+            layer instead of a learned conv: a 2x2 conv (stride 2 from 8x8 up) whose
+            `4 * channels` filters are the eigenvectors of the images' 2x2-patch covariance
+            scaled by `1 / sqrt(eigenvalue + eps)`, and their negatives, so every filter's
+            output has unit variance and none are correlated (`whitening_filters`). Defaults
+            to `None` (the learned stem).
         name: the model's name. Defaults to the family.
 
     Returns:
@@ -89,7 +97,7 @@ def build_model(
     elif family == "resnet":
         x = _resnet(inputs, layers, width or 16, 3 if depth is None else depth)
     elif family == "fastnet":
-        x = _fastnet(inputs, layers, width or 64, 3 if depth is None else depth)
+        x = _fastnet(inputs, layers, width or 64, 3 if depth is None else depth, whiten)
     elif hasattr(keras.applications, str(family)) and str(family)[:1].isupper():
         x = _application(inputs, family, weights)
     else:
@@ -103,7 +111,60 @@ def build_model(
         x = keras.layers.Dropout(dropout, seed=seed)(x)
     logits = layers.dense(num_classes, activation=None)(x)
     outputs = keras.layers.Activation("softmax", dtype="float32")(logits)
-    return keras.Model(inputs, outputs, name=name or str(family).lower())
+    model = keras.Model(inputs, outputs, name=name or str(family).lower())
+    if whiten is not None:
+        if family != "fastnet":
+            raise ValueError(f"`whiten` applies to the fastnet family only. Received: family={family!r}")
+        model.get_layer("whiten").set_weights(list(whitening_filters(whiten, input_shape)))
+    return model
+
+
+def whitening_filters(images, input_shape=None, eps=5e-4, max_images=5000):
+    """airbench's whitening filters for 2x2 patches: `(kernel, bias)` of a 2x2 Conv2D.
+
+    The centred covariance of every 2x2 patch of (up to `max_images` of) `images` is
+    eigendecomposed; each eigenvector scaled by `1 / sqrt(eigenvalue + eps * mean eigenvalue)`
+    is a filter, followed by its negative (ReLU keeps both signs). The bias subtracts the
+    patch mean, so the outputs have zero mean and identity covariance on these images.
+
+    Args:
+        images: array `(n, height, width, channels)`, n >= 1, height and width >= 2.
+        input_shape: the model's input shape, checked against the images'. Defaults to `None`.
+        eps: relative regularizer of small eigenvalues. Defaults to `5e-4` (airbench's).
+        max_images: the first this many images are used. Defaults to `5000`.
+
+    Returns:
+        `(kernel, bias)`: float32 arrays of shapes `(2, 2, channels, 8 * channels)` and
+        `(8 * channels,)`.
+    """
+    import numpy as np
+
+    x = np.asarray(images)[:max_images]
+    if x.ndim != 4 or x.shape[0] < 1 or min(x.shape[1:3]) < 2:
+        raise ValueError(f"`whiten` must be images (n, height, width, channels) of at least 2x2. "
+                         f"Received: an array of shape {np.shape(images)}")
+    if input_shape is not None and tuple(x.shape[1:]) != tuple(input_shape):
+        raise ValueError(f"`whiten` images must have the input shape {tuple(input_shape)}. "
+                         f"Received: {tuple(x.shape[1:])}")
+    channels = x.shape[-1]
+    h, w = x.shape[1] - 1, x.shape[2] - 1
+    total, outer, count = np.zeros(4 * channels), np.zeros((4 * channels, 4 * channels)), 0
+    for start in range(0, len(x), 256):  # sums over chunks: memory does not grow with n
+        chunk = x[start:start + 256].astype(np.float64)
+        patches = np.stack([chunk[:, i:i + h, j:j + w, :] for i in range(2) for j in range(2)], axis=-2)
+        patches = patches.reshape(-1, 4 * channels)  # (kernel row, kernel column, channel) order
+        total += patches.sum(axis=0)
+        outer += patches.T @ patches
+        count += len(patches)
+    mean = total / count
+    covariance = (outer - count * np.outer(mean, mean)) / max(count - 1, 1)
+    values, vectors = np.linalg.eigh(covariance)
+    scale = 1.0 / np.sqrt(np.maximum(values, 0.0) + eps * max(values.mean(), 1e-12))
+    filters = vectors * scale  # columns: one whitening filter each
+    filters = np.concatenate([filters, -filters], axis=1)
+    kernel = filters.reshape(2, 2, channels, 8 * channels).astype(np.float32)
+    bias = (-(mean @ filters)).astype(np.float32)
+    return kernel, bias
 
 
 class _Layers:
@@ -196,7 +257,7 @@ def _resnet(inputs, layers, filters, stages):
     return keras.layers.GlobalAveragePooling2D()(x)
 
 
-def _fastnet(inputs, layers, filters, groups):
+def _fastnet(inputs, layers, filters, groups, whiten=None):
     """airbench-style (Jordan, 2024, arXiv:2404.00498) CNN, cut down for CPUs.
 
     A stride-2 3x3 stem (half the first group's filters) quarters the pixels every later
@@ -218,7 +279,13 @@ def _fastnet(inputs, layers, filters, groups):
         x = keras.layers.BatchNormalization(momentum=0.8)(x)
         return keras.layers.Activation(layers.activation)(x)
 
-    x = conv_bn_act(inputs, max(1, filters // 2), strides=2 if min(inputs.shape[1:3]) >= 8 else 1)
+    stem_strides = 2 if min(inputs.shape[1:3]) >= 8 else 1
+    if whiten is None:
+        x = conv_bn_act(inputs, max(1, filters // 2), strides=stem_strides)
+    else:  # frozen, set by build_model from the images: airbench's whitening layer
+        x = keras.layers.Conv2D(8 * inputs.shape[-1], 2, strides=stem_strides, padding="same",
+                                trainable=False, name="whiten")(inputs)
+        x = keras.layers.Activation(layers.activation)(x)
     for group in range(groups):
         width = filters * 2**group
         x = conv_bn_act(x, width, pool=True)
