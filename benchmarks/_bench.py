@@ -143,29 +143,38 @@ class EpochTimer:
 
     Put `timer.first` first and `timer.last` last in the callbacks given to `fit`.
     `timer.blocks[b][e]` is epoch `e` of the `b`-th `fit` (`block`), from the first callback's
-    `on_epoch_begin` to the last callback's `on_epoch_end` (validation included).
+    `on_epoch_begin` to the last callback's `on_epoch_end` (validation included), in wall
+    seconds; `timer.cpu_blocks[b][e]` is the CPU seconds this process (all its threads: the
+    training step's and `tf.data`'s) used in the same span. CPU time counts the work done,
+    so another process taking the cores moves it far less than it moves wall time.
     """
 
     def __init__(self):
         self.blocks = []
+        self.cpu_blocks = []
         timer = self
 
         class First(keras.callbacks.Callback):
             def on_train_begin(self, logs=None):
                 timer.blocks.append([])
+                timer.cpu_blocks.append([])
 
             def on_epoch_begin(self, epoch, logs=None):
                 timer._start = time.perf_counter()
+                timer._cpu_start = time.process_time()
 
         class Last(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):
                 timer.blocks[-1].append(time.perf_counter() - timer._start)
+                timer.cpu_blocks[-1].append(time.process_time() - timer._cpu_start)
 
         self.first, self.last = First(), Last()
 
-    def steady(self):
-        """Epoch times of every block without its first epoch (tracing, rebuilds)."""
-        return [seconds for block in self.blocks for seconds in block[1:]]
+    def steady(self, cpu=False):
+        """Epoch times (CPU seconds with `cpu=True`) of every block without its first epoch
+        (tracing, rebuilds)."""
+        blocks = self.cpu_blocks if cpu else self.blocks
+        return [seconds for block in blocks for seconds in block[1:]]
 
 
 def in_blocks(jobs, rounds):
@@ -182,10 +191,19 @@ def in_blocks(jobs, rounds):
             jobs[name]()
 
 
-def block_ratios(timers, numerator, denominator):
-    """Per round: median steady epoch of `numerator` / that of `denominator` (same round)."""
+def block_ratios(timers, numerator, denominator, cpu=False):
+    """Per round: median steady epoch of `numerator` / that of `denominator` (same round);
+    wall seconds, or CPU seconds with `cpu=True`."""
     ratios = []
-    for a, b in zip(timers[numerator].blocks, timers[denominator].blocks):
+    attribute = "cpu_blocks" if cpu else "blocks"
+    for a, b in zip(getattr(timers[numerator], attribute), getattr(timers[denominator], attribute)):
         if len(a) > 1 and len(b) > 1:
             ratios.append(statistics.median(a[1:]) / statistics.median(b[1:]))
     return ratios
+
+
+def median_and_spread(ratios):
+    """`"1.012 (0.990-1.040)"`: the median of per-round ratios and their min-max."""
+    if not ratios:
+        return "-"
+    return f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})"

@@ -6,13 +6,17 @@ The split is the shared benchmark split: a seeded shuffle (seed 0) of
 - Baseline, plain Keras, written here: 5 blocks of conv-BN-ReLU-maxpool (32, 64, 128, 256, 256
   filters), a softmax dense layer, Adam at 1e-3 fixed, batch 128, no augmentation.
 - Recipe: `recipes/train.py` with `RECIPE_FLAGS` below (the fastnet model from
-  `kerasext.models`, SGD-Nesterov under the OneCycle callback, label smoothing, flip and
-  translation), built with that recipe's own functions, so
+  `kerasext.models` with airbench's frozen whitening stem, SGD-Nesterov under the OneCycle
+  callback, label smoothing, flip and translation), built with that recipe's own functions, so
   `python recipes/train.py <RECIPE_FLAGS> --dataset ../shared/data/cifar10_test.npz` trains
   the same model (on the recipe's stratified three-way split, not this one).
+- Variants (`VARIANTS`): the recipe with one change undone, in the same rounds, so the table
+  says what that change bought.
 
-Both train in this one process, one after the other (baseline first), each in one 10-epoch
-`fit`; each clock counts its own training and validation. (Epochs handed between two `fit`s
+Every contender trains in this one process, one after the other, each in one 10-epoch `fit`,
+in rounds: round r trains all of them from seed r, the order rotating each round, and every
+figure is the median over rounds with the min-max beside it. Each clock counts its own
+training and validation. (Epochs handed between two `fit`s
 in threads gave erratic epoch times here, 0.2x to 3.5x of each other; most likely the waiting
 model's `tf.data` prefetch kept working on the shared cores.) The baseline validates in
 `fit`; the recipe validates after each epoch with two predictions, on the images and on
@@ -20,12 +24,14 @@ their mirror images: the first gives its plain accuracy, their mean the flip tes
 augmentation (TTA) accuracy, reported in its own columns with its own clock (the plain
 clock leaves out the mirror prediction).
 
-Targets (issue 17; 0.70 in issue 9): the recipe reaches >= 0.75 validation accuracy within 10 epochs, and
-reaches the baseline's final validation accuracy in <= 1/3 of the baseline's wall time.
+Targets (issue 17; 0.70 in issue 9), on the medians over rounds: the recipe reaches >= 0.75
+validation accuracy at epoch 10, and reaches the (same round's) baseline's final validation
+accuracy in <= 1/3 of the baseline's wall time.
 
 Run:
 
-    python benchmarks/time_to_accuracy.py                    # ~6 minutes; writes docs/time_to_accuracy.png
+    python benchmarks/time_to_accuracy.py                    # ~14 minutes; writes docs/time_to_accuracy.png
+    python benchmarks/time_to_accuracy.py --rounds 1 --recipe "<flags>"   # one recipe, one seed
     python benchmarks/time_to_accuracy.py --out /tmp/tta.md  # also writes the markdown section there
     python benchmarks/time_to_accuracy.py --quick            # smoke run: 512 images, 2 epochs, no figure
 """
@@ -42,8 +48,12 @@ RECIPE_FLAGS = (
     "--model fastnet --width 48 --batch-size 128 --epochs 10 "
     "--augment flip,translate --translate-factor 0.0625 "
     "--optimizer nesterov --schedule onecycle --learning-rate 1.0 --weight-decay 5e-4 "
-    "--loss label_smoothing --label-smoothing 0.2"
+    "--loss label_smoothing --label-smoothing 0.2 --whiten"
 )
+# The recipe with one change undone: what that change buys.
+VARIANTS = {
+    "recipe without --whiten": RECIPE_FLAGS.replace(" --whiten", ""),
+}
 BASELINE_FILTERS = (32, 64, 128, 256, 256)
 TARGET_ACCURACY = 0.75
 TARGET_TIME_FRACTION = 1 / 3
@@ -55,7 +65,7 @@ def load_train_recipe():
     return importlib.import_module("recipes.train")
 
 
-def baseline(x_train, y_train, x_val, y_val, epochs, filters=BASELINE_FILTERS):
+def baseline(x_train, y_train, x_val, y_val, epochs, filters=BASELINE_FILTERS, seed=0):
     """The plain-Keras baseline: model, compile, pipelines. Returns (model, train, val, fit kwargs)."""
     inputs = keras.Input(x_train.shape[1:])
     x = inputs
@@ -68,7 +78,7 @@ def baseline(x_train, y_train, x_val, y_val, epochs, filters=BASELINE_FILTERS):
     model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(x), name="baseline")
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     train = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(
-        len(x_train), seed=0).batch(128).prefetch(tf.data.AUTOTUNE)
+        len(x_train), seed=seed).batch(128).prefetch(tf.data.AUTOTUNE)
     val = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(128).cache()
     return model, train, val, []
 
@@ -126,20 +136,15 @@ class Clocked(keras.callbacks.Callback):
         self.rows.append((epoch + 1, self.seconds, accuracy, tta, self.tta_seconds))
 
 
-def race(contenders, epochs):
-    """Trains each contender for `epochs`, one after the other; returns name -> Clocked."""
+def race(contenders, epochs, order):
+    """Trains each contender for `epochs`, one after the other in `order`; returns name -> Clocked."""
     clocks = {}
-    for name, (model, train, val, callbacks, tta) in contenders.items():
+    for name in order:
+        model, train, val, callbacks, tta = contenders[name]
         clock = clocks[name] = Clocked(*tta)
         model.fit(train, shuffle=False, validation_data=val if clock.x_val is None else None,
                   epochs=epochs, verbose=0, callbacks=[*callbacks, clock])
     return clocks
-
-
-def typical_seconds(epoch_seconds, epochs):
-    """Seconds to the end of epoch `epochs` with every epoch after the first at the median."""
-    rest = epoch_seconds[1:]
-    return epoch_seconds[0] + (epochs - 1) * (float(np.median(rest)) if len(rest) else 0.0)
 
 
 def first_reaching(rows, accuracy, column=2):
@@ -151,29 +156,48 @@ def first_reaching(rows, accuracy, column=2):
     return None
 
 
-def plot(clocks, path, quick, baseline_final):
+def time_fraction(rows, baseline_rows, column=2):
+    """(epoch, seconds / the baseline's seconds) where `rows` first reach the baseline's final
+    accuracy, or (None, inf) if they never do."""
+    hit = first_reaching(rows, baseline_rows[-1][2], column)
+    return (None, float("inf")) if hit is None else (hit[0], hit[1] / baseline_rows[-1][1])
+
+
+def spread(values, digits=3):
+    """`"0.713 (0.701-0.720)"`: median and min-max over rounds (`"never"` for inf)."""
+    text = lambda v: "never" if v == float("inf") else f"{v:.{digits}f}"  # noqa: E731
+    median = float(np.median(values))
+    if len(values) == 1:
+        return text(median)
+    return f"{text(median)} ({text(min(values))}-{text(max(values))})"
+
+
+def median_curve(rounds, column):
+    """Per epoch, the median over rounds of `column` (a Clocked row field)."""
+    return [float(np.median([rows[e][column] for rows in rounds])) for e in range(len(rounds[0]))]
+
+
+def plot(curves, path, quick, baseline_final, rounds):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for name, clock in clocks.items():
-        epochs, seconds, acc, tta, tta_seconds = zip(*clock.rows)
+    for name, runs in curves.items():
+        seconds, acc = median_curve(runs, 1), median_curve(runs, 2)
+        epochs = range(1, len(acc) + 1)
         axes[0].plot(seconds, acc, "o-", label=name)
         axes[1].plot(epochs, acc, "o-", label=name)
-        if tta[0] is not None:
-            axes[0].plot(tta_seconds, tta, "s--", label=f"{name} + flip TTA")
-            axes[1].plot(epochs, tta, "s--", label=f"{name} + flip TTA")
     for ax, xlabel in zip(axes, ("wall seconds (training + validation)", "epoch")):
         ax.axhline(TARGET_ACCURACY, color="gray", linestyle=":", linewidth=1)
         ax.axhline(baseline_final, color="tab:blue", linestyle=":", linewidth=1)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("validation accuracy")
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=8)
     fig.suptitle("CIFAR-10, 8,000 train / 2,000 validation" + (" (--quick)" if quick else "")
-                 + f", {os.cpu_count()} CPU cores, measured in one run")
+                 + f", {os.cpu_count()} CPU cores, median of {rounds} seeds")
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=100)
@@ -183,7 +207,12 @@ def plot(clocks, path, quick, baseline_final):
 def main():
     parser = _bench.parser(__doc__)
     parser.add_argument("--epochs", type=int, default=None, help="default 10 (2 with --quick)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="rounds, round r with seed r for every contender (default 3, 1 with --quick)")
     parser.add_argument("--recipe", default=RECIPE_FLAGS, help="recipes/train.py flags for the recipe")
+    parser.add_argument("--variant", action="append", default=None, metavar="NAME=FLAGS",
+                        help="another contender (repeatable); default: the VARIANTS below, none "
+                             "with --recipe or --quick")
     parser.add_argument("--plot", default=None,
                         help=f"figure path (default {os.path.relpath(PLOT, _bench.ROOT)}; none with --quick)")
     args = parser.parse_args()
@@ -193,73 +222,99 @@ def main():
         return _bench.emit(_bench.header(title) + [_bench.no_cifar()], args.out)
     x_train, y_train, x_val, y_val = split
     epochs = args.epochs or (2 if args.quick else 10)
-    recipe_flags = args.recipe
-    if args.quick:  # a smoke run: little data, a narrow recipe model
+    n_rounds = args.rounds or (1 if args.quick else 3)
+    if args.variant is not None:
+        variants = dict(v.split("=", 1) for v in args.variant)
+    else:
+        variants = {} if args.quick or args.recipe != RECIPE_FLAGS else dict(VARIANTS)
+    flags = {"recipe": args.recipe, **variants}
+    if args.quick:  # a smoke run: little data, narrow recipe models
         x_train, y_train, x_val, y_val = x_train[:512], y_train[:512], x_val[:256], y_val[:256]
-        recipe_flags += " --width 16"
-    keras.utils.set_random_seed(0)
-    base = baseline(x_train, y_train, x_val, y_val, epochs)
-    ours = recipe(x_train, y_train, x_val, y_val, epochs, recipe_flags)
-    clocks = race({"baseline": (*base, ()), "recipe": (*ours, (x_val, y_val))}, epochs)
+        flags = {name: f + " --width 16" for name, f in flags.items()}
+    names = ["baseline", *flags]
+    runs = {name: [] for name in names}  # name -> one Clocked.rows per round
+    for r in range(n_rounds):
+        keras.utils.set_random_seed(r)
+        contenders = {"baseline": (*baseline(x_train, y_train, x_val, y_val, epochs, seed=r), ())}
+        for name, f in flags.items():
+            contenders[name] = (*recipe(x_train, y_train, x_val, y_val, epochs, f"{f} --seed {r}"),
+                                (x_val, y_val))
+        order = names[r % len(names):] + names[: r % len(names)]
+        for name, clock in race(contenders, epochs, order).items():
+            runs[name].append(clock.rows)
+        del contenders
+        keras.backend.clear_session()
 
-    b_rows, r_rows = clocks["baseline"].rows, clocks["recipe"].rows
-    b_final, b_seconds = b_rows[-1][2], b_rows[-1][1]
+    base_runs = runs["baseline"]
+    b_final = [rows[-1][2] for rows in base_runs]
     lines = _bench.header(title, [
         f"split: seeded shuffle (seed 0) of cifar10_test.npz, {len(x_train):,} train / "
         f"{len(x_val):,} validation, {epochs} epochs" + (" (--quick)" if args.quick else ""),
         "baseline: plain Keras, 5 x conv-BN-ReLU-maxpool "
-        f"{BASELINE_FILTERS}, Adam 1e-3 fixed, batch 128, no augmentation; "
-        f"{base[0].count_params():,} parameters",
-        f"recipe: `python recipes/train.py {recipe_flags}`; "
-        f"{ours[0].count_params():,} parameters; flip TTA = mean of the predictions on the "
-        "image and its mirror (the recipe's clock leaves out the mirror prediction, the TTA "
-        "clock includes it)",
-        "one process, baseline then recipe, one `fit` each; seconds count each model's "
-        "training + validation [+ TTA], from the first epoch's start",
+        f"{BASELINE_FILTERS}, Adam 1e-3 fixed, batch 128, no augmentation",
+        f"recipe: `python recipes/train.py {flags['recipe']}`; flip TTA = mean of the "
+        "predictions on the image and its mirror (the recipe's clock leaves out the mirror "
+        "prediction, the TTA clock includes it)",
+        *[f"{name}: `{f}`" for name, f in flags.items() if name != "recipe"],
+        f"{n_rounds} round(s); round r trains every contender from seed r (weights, shuffling, "
+        "augmentation draws), one `fit` each, one at a time, the order rotating each round; "
+        "seconds count each model's training + validation [+ TTA] from its first epoch's start; "
+        "every figure is the median over rounds, (min-max) where there are several",
     ])
-    lines += ["| epoch | baseline s | baseline val acc | recipe s | recipe val acc "
+    lines += [f"### Median learning curves (over {n_rounds} round(s))", "",
+              "| epoch | baseline s | baseline val acc | recipe s | recipe val acc "
               "| recipe + flip TTA s | recipe + flip TTA val acc |",
               "|---:|---:|---:|---:|---:|---:|---:|"]
-    for b, r in zip(b_rows, r_rows):
-        lines.append(f"| {b[0]} | {b[1]:.1f} | {b[2]:.3f} | {r[1]:.1f} | {r[2]:.3f} "
-                     f"| {r[4]:.1f} | {r[3]:.3f} |")
-    lines += ["", "| target | measured | met |", "|---|---|---|"]
-    for column, label in ((2, "recipe"), (3, "recipe + flip TTA")):
-        best = max(row[column] for row in r_rows)
-        lines.append(f"| {label}: >= {TARGET_ACCURACY:.2f} val acc within {epochs} epochs "
-                     f"| best {best:.3f}, final {r_rows[-1][column]:.3f} "
-                     f"| {_bench.verdict(best, TARGET_ACCURACY, at_most=False)} |")
-    b_epoch = np.diff([0.0] + [row[1] for row in b_rows])
-    r_epoch = np.diff([0.0] + [row[1] for row in r_rows])
-    r_tta_epoch = np.diff([0.0] + [row[4] for row in r_rows])
-    for column, label in ((2, "recipe"), (3, "recipe + flip TTA")):
-        hit = first_reaching(r_rows, b_final, column)
-        if hit is None:
-            measured, met = f"never reached {b_final:.3f}", "MISS"
-        else:
-            fraction = hit[1] / b_seconds
-            own = r_tta_epoch if column == 3 else r_epoch
-            typical = typical_seconds(own, hit[0]) / typical_seconds(b_epoch, len(b_epoch))
-            measured = (f"{hit[1]:.1f} s (epoch {hit[0]}) / baseline {b_seconds:.1f} s = "
-                        f"{fraction:.2f}; with median epochs: {typical:.2f}")
-            met = _bench.verdict(fraction, TARGET_TIME_FRACTION)
-            if _bench.verdict(typical, TARGET_TIME_FRACTION) != met:
-                met += f" ({_bench.verdict(typical, TARGET_TIME_FRACTION)} with median epochs)"
-        lines.append(f"| {label}: reaches the baseline's final {b_final:.3f} in <= 1/3 of its "
-                     f"time | {measured} | {met} |")
-    lines += ["", "With median epochs: the first epoch's time plus the median of the other epochs' "
-              "times for each later epoch, for both models: the same comparison with single slow "
-              "epochs (these shared cores have them, 2x at times) evened out."]
-    if epochs > 1:  # epoch 1 holds each model's tracing
-        lines += ["", f"Epoch time, recipe / baseline: median "
-                  f"{np.median(r_epoch[1:]) / np.median(b_epoch[1:]):.2f} (epochs 2-{epochs}). "
-                  f"Single epochs took {b_epoch.min():.1f}-{b_epoch.max():.1f} s (baseline) and "
-                  f"{r_epoch.min():.1f}-{r_epoch.max():.1f} s (recipe)."]
+    curves = [median_curve(base_runs, 1), median_curve(base_runs, 2)] + [
+        median_curve(runs["recipe"], c) for c in (1, 2, 4, 3)]
+    for e in range(epochs):
+        b_s, b_a, r_s, r_a, t_s, t_a = (c[e] for c in curves)
+        lines.append(f"| {e + 1} | {b_s:.1f} | {b_a:.3f} | {r_s:.1f} | {r_a:.3f} | {t_s:.1f} | {t_a:.3f} |")
+
+    lines += ["", "### What each contender reached", "",
+              "time fraction = seconds to first reach the same round's baseline final accuracy / "
+              "the baseline's seconds for all its epochs", "",
+              "| contender | final val acc | + flip TTA | epoch reaching the baseline's final "
+              "| time fraction | + flip TTA time fraction | median epoch s |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    summary = {}
+    for name in names:
+        rows_list = runs[name]
+        finals = [rows[-1][2] for rows in rows_list]
+        epoch_s = [float(np.median(np.diff([0.0] + [row[1] for row in rows])[1:] if len(rows) > 1
+                                   else [rows[0][1]])) for rows in rows_list]
+        if name == "baseline":
+            lines.append(f"| baseline | {spread(finals)} | - | - | 1 | - | {spread(epoch_s, 1)} |")
+            continue
+        tta = [rows[-1][3] for rows in rows_list]
+        hits = [time_fraction(rows, base) for rows, base in zip(rows_list, base_runs)]
+        tta_hits = [time_fraction(rows, base, 3) for rows, base in zip(rows_list, base_runs)]
+        reached = [h[0] for h in hits if h[0] is not None]
+        summary[name] = (finals, tta, [h[1] for h in hits], [h[1] for h in tta_hits])
+        lines.append(f"| {name} | {spread(finals)} | {spread(tta)} "
+                     f"| {spread(reached, 0) if reached else 'never'} "
+                     f"| {spread(summary[name][2], 2)} | {spread(summary[name][3], 2)} "
+                     f"| {spread(epoch_s, 1)} |")
+
+    finals, tta, fractions, tta_fractions = summary["recipe"]
+    lines += ["", "| target (median over rounds) | measured | met |", "|---|---|---|"]
+    for label, values in (("recipe", finals), ("recipe + flip TTA", tta)):
+        lines.append(f"| {label}: >= {TARGET_ACCURACY:.2f} val acc at epoch {epochs} "
+                     f"| {spread(values)} "
+                     f"| {_bench.verdict(float(np.median(values)), TARGET_ACCURACY, at_most=False)} |")
+    for label, values in (("recipe", fractions), ("recipe + flip TTA", tta_fractions)):
+        lines.append(f"| {label}: reaches the baseline's final {spread(b_final)} in <= 1/3 of "
+                     f"its time | {spread(values, 2)} "
+                     f"| {_bench.verdict(float(np.median(values)), TARGET_TIME_FRACTION)} |")
+    lines += ["", "Per round (seed: baseline final; each contender's final, time fraction): " + "; ".join(
+        f"{r}: {b_final[r]:.3f}; " + ", ".join(
+            f"{name} {summary[name][0][r]:.3f}, {spread([summary[name][2][r]], 2)}"
+            for name in flags) for r in range(n_rounds))]
     path = args.plot or (None if args.quick else PLOT)
     if path:
-        plot(clocks, path, args.quick, b_final)
-        lines += ["", f"Learning curves: `{os.path.relpath(path, _bench.ROOT)}` (dotted: the "
-                  f"{TARGET_ACCURACY:.2f} target and the baseline's final accuracy)"]
+        plot(runs, path, args.quick, float(np.median(b_final)), n_rounds)
+        lines += ["", f"Learning curves: `{os.path.relpath(path, _bench.ROOT)}` (medians over rounds; "
+                  f"dotted: the {TARGET_ACCURACY:.2f} target and the baseline's median final accuracy)"]
     _bench.emit(lines, args.out)
 
 

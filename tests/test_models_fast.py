@@ -62,14 +62,20 @@ def test_whitened_stem_decorrelates_the_training_patches(tmp_path):
     images[..., 1] = 0.7 * images[..., 0] + 0.3 * images[..., 1]  # correlated channels
     model = models.build_model("fastnet", (16, 16, 3), 5, width=8, depth=2, whiten=images)
     stem = model.get_layer("whiten")
-    assert not stem.trainable and stem.filters == 24 and stem.kernel_size == (2, 2) and stem.strides == (2, 2)
+    assert not stem.trainable and stem.filters == 24 and stem.kernel_size == (2, 2) and stem.strides == (1, 1)
     assert all(w is not stem.kernel for w in model.trainable_weights)
-    # An independent computation: the stem's outputs over every 2x2 block it sees (stride 2)
-    # against NumPy's patches of the same images with the layer's own weights.
+    # An independent computation: the stem's outputs over every 2x2 patch (stride 1, the last
+    # row and column padded with zeros) against NumPy's patches with the layer's own weights.
     outputs = keras.Model(model.input, stem.output).predict(images, verbose=0)
     kernel, bias = (np.asarray(w) for w in stem.get_weights())
-    blocks = images.reshape(40, 8, 2, 8, 2, 3).transpose(0, 1, 3, 2, 4, 5).reshape(40, 8, 8, 12)
-    np.testing.assert_allclose(outputs, blocks @ kernel.reshape(12, 24) + bias, rtol=1e-4, atol=1e-4)
+    padded = np.pad(images, ((0, 0), (0, 1), (0, 1), (0, 0)))
+    every = np.stack([padded[:, i:i + 16, j:j + 16] for i in range(2) for j in range(2)], axis=-2)
+    np.testing.assert_allclose(outputs, every.reshape(40, 16, 16, 12) @ kernel.reshape(12, 24) + bias,
+                               rtol=1e-4, atol=1e-4)
+    # Then the activation and a 2x2 max pool halve the side, as the learned stem's stride does.
+    pooled = keras.Model(model.input, model.get_layer(index=3).output).predict(images, verbose=0)
+    relu = np.maximum(outputs, 0.0).reshape(40, 8, 2, 8, 2, 24).max(axis=(2, 4))
+    np.testing.assert_allclose(pooled, relu, rtol=1e-4, atol=1e-4)
     # Over all (stride-1) patches the first 12 filters are white: identity covariance, zero mean.
     patches = np.stack([images[:, i:i + 15, j:j + 15] for i in range(2) for j in range(2)], axis=-2)
     white = patches.reshape(-1, 12) @ kernel.reshape(12, 24)[:, :12] + bias[:12]

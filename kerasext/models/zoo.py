@@ -64,8 +64,9 @@ def build_model(
         weights: for `keras.applications` bases: `"imagenet"`, `None`, or a weights file.
         whiten: fastnet only: training images `(n, height, width, channels)` in the
             model's input scale, or `None`. Given, the stem is airbench's frozen whitening
-            layer instead of a learned conv: a 2x2 conv (stride 2 from 8x8 up) whose
-            `4 * channels` filters are the eigenvectors of the images' 2x2-patch covariance
+            layer instead of a learned conv: a 2x2 conv over every (stride-1) patch, then
+            the activation and, from 8x8 up, a 2x2 max pool (the learned stem's halving),
+            whose `4 * channels` filters are the eigenvectors of the images' 2x2-patch covariance
             scaled by `1 / sqrt(eigenvalue + eps)`, and their negatives, so every filter's
             output has unit variance and none are correlated (`whitening_filters`). Defaults
             to `None` (the learned stem).
@@ -261,7 +262,10 @@ def _fastnet(inputs, layers, filters, groups, whiten=None):
     """airbench-style (Jordan, 2024, arXiv:2404.00498) CNN, cut down for CPUs.
 
     A stride-2 3x3 stem (half the first group's filters) quarters the pixels every later
-    layer sees; each group is conv -> 2x2 max pool -> BN -> act -> conv -> BN -> act, with
+    layer sees (with `whiten`: a frozen 2x2 whitening conv at full resolution, the activation,
+    then a 2x2 max pool; a stride-2 whitening conv, tried first, whitened only every other
+    patch and ended ~1 point lower in `benchmarks/time_to_accuracy.py` runs); each group is
+    conv -> 2x2 max pool -> BN -> act -> conv -> BN -> act, with
     no conv biases (BN follows). BN momentum 0.8: the running statistics keep up with a
     short, high-learning-rate schedule. Global max pool, then features scaled by 1/8
     (airbench's scaled logits), so a high learning rate does not saturate the softmax.
@@ -283,9 +287,11 @@ def _fastnet(inputs, layers, filters, groups, whiten=None):
     if whiten is None:
         x = conv_bn_act(inputs, max(1, filters // 2), strides=stem_strides)
     else:  # frozen, set by build_model from the images: airbench's whitening layer
-        x = keras.layers.Conv2D(8 * inputs.shape[-1], 2, strides=stem_strides, padding="same",
+        x = keras.layers.Conv2D(8 * inputs.shape[-1], 2, padding="same", use_bias=True,
                                 trainable=False, name="whiten")(inputs)
         x = keras.layers.Activation(layers.activation)(x)
+        if stem_strides == 2:  # every overlapping patch whitened, then halved as the stem does
+            x = keras.layers.MaxPooling2D()(x)
     for group in range(groups):
         width = filters * 2**group
         x = conv_bn_act(x, width, pool=True)
