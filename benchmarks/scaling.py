@@ -74,13 +74,15 @@ def main():
         f"epoch; {repeats} timed epochs per setting after a warm-up epoch"
         + (" (--quick)" if args.quick else ""),
         "one process; epochs alternate, the order swapping each repeat; "
-        "ratio = median over repeats of (setting epoch / 1-device epoch)",
+        "ratio = median over repeats of (setting epoch / 1-device epoch), (min-max of the repeats)",
     ])
-    lines += ["| setting | median epoch s | images/s | ratio vs 1 device |", "|---|---:|---:|---:|"]
+    lines += ["| setting | median epoch s (min-max) | images/s | ratio vs 1 device (spread) |",
+              "|---|---:|---:|---:|"]
     for name in settings:
         median = statistics.median(samples[name])
-        ratio = _bench.median_ratio(samples, name, one)
-        lines.append(f"| {name} | {median:.2f} | {images / median:,.0f} | {ratio:.2f} |")
+        ratios = [a / b for a, b in zip(samples[name], samples[one])]
+        lines.append(f"| {name} | {median:.2f} ({min(samples[name]):.2f}-{max(samples[name]):.2f}) "
+                     f"| {images / median:,.0f} | {_bench.median_and_spread(ratios)} |")
     lines += ["", "No target on CPU (reported only). " + GPU_NOTE]
     _bench.emit(lines, args.out)
 

@@ -264,7 +264,7 @@ def _fastnet(inputs, layers, filters, groups, whiten=None):
     A stride-2 3x3 stem (half the first group's filters) quarters the pixels every later
     layer sees (with `whiten`: a frozen 2x2 whitening conv at full resolution, the activation,
     then a 2x2 max pool; a stride-2 whitening conv, tried first, whitened only every other
-    patch and ended ~1 point lower in `benchmarks/time_to_accuracy.py` runs); each group is
+    patch and ended ~1 point lower in single-seed runs, docs/benchmarks.md); each group is
     conv -> 2x2 max pool -> BN -> act -> conv -> BN -> act, with
     no conv biases (BN follows). BN momentum 0.8: the running statistics keep up with a
     short, high-learning-rate schedule. Global max pool, then features scaled by 1/8
