@@ -24,7 +24,7 @@ hook), so its cost is once per `fit` and per epoch.
 
 Run:
 
-    python benchmarks/callbacks_overhead.py                # ~3 minutes on 2 shared cores
+    python benchmarks/callbacks_overhead.py                # ~8 minutes on 2 cores (5 rounds)
     python benchmarks/callbacks_overhead.py --out /tmp/callbacks.md
     python benchmarks/callbacks_overhead.py --quick        # smoke run, seconds
 """

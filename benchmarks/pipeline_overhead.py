@@ -25,7 +25,7 @@ before).
 
 Run:
 
-    python benchmarks/pipeline_overhead.py                 # ~8 minutes on 2 cores
+    python benchmarks/pipeline_overhead.py                 # ~11 minutes on 2 cores (5 rounds)
     python benchmarks/pipeline_overhead.py --out /tmp/pipeline.md
     python benchmarks/pipeline_overhead.py --quick         # smoke run, seconds
 """

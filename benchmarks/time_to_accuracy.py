@@ -31,7 +31,7 @@ accuracy in <= 1/3 of the baseline's wall time.
 
 Run:
 
-    python benchmarks/time_to_accuracy.py                    # ~14 minutes; writes docs/time_to_accuracy.png
+    python benchmarks/time_to_accuracy.py                    # ~36 minutes on 2 cores; writes docs/time_to_accuracy.png
     python benchmarks/time_to_accuracy.py --rounds 1 --recipe "<flags>"   # one recipe, one seed
     python benchmarks/time_to_accuracy.py --out /tmp/tta.md  # also writes the markdown section there
     python benchmarks/time_to_accuracy.py --quick            # smoke run: 512 images, 2 epochs, no figure
