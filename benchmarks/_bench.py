@@ -202,8 +202,13 @@ def block_ratios(timers, numerator, denominator, cpu=False):
     return ratios
 
 
-def median_and_spread(ratios):
-    """`"1.012 (0.990-1.040)"`: the median of per-round ratios and their min-max."""
-    if not ratios:
+def median_and_spread(values, digits=3, bare_single=False):
+    """`"1.012 (0.990-1.040)"`: the median of per-round values and their min-max (`"never"`
+    for inf; `"-"` for none; with `bare_single`, one value alone is printed bare)."""
+    if not values:
         return "-"
-    return f"{statistics.median(ratios):.3f} ({min(ratios):.3f}-{max(ratios):.3f})"
+    text = lambda v: "never" if v == float("inf") else f"{v:.{digits}f}"  # noqa: E731
+    median = statistics.median(values)
+    if bare_single and len(values) == 1:
+        return text(median)
+    return f"{text(median)} ({text(min(values))}-{text(max(values))})"

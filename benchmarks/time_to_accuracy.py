@@ -165,12 +165,8 @@ def time_fraction(rows, baseline_rows, column=2):
 
 
 def spread(values, digits=3):
-    """`"0.713 (0.701-0.720)"`: median and min-max over rounds (`"never"` for inf)."""
-    text = lambda v: "never" if v == float("inf") else f"{v:.{digits}f}"  # noqa: E731
-    median = float(np.median(values))
-    if len(values) == 1:
-        return text(median)
-    return f"{text(median)} ({text(min(values))}-{text(max(values))})"
+    """`"0.713 (0.701-0.720)"`: median and min-max over rounds; one round alone, bare."""
+    return _bench.median_and_spread(values, digits, bare_single=True)
 
 
 def median_curve(rounds, column):
