@@ -115,11 +115,6 @@ def alternate(runners, repeats):
     return samples
 
 
-def median_ratio(samples, numerator, denominator):
-    """Median of the per-repeat ratios (each repeat timed both, back to back)."""
-    return statistics.median(a / b for a, b in zip(samples[numerator], samples[denominator]))
-
-
 def verdict(value, target, at_most=True):
     met = value <= target if at_most else value >= target
     return "PASS" if met else "MISS"
