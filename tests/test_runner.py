@@ -65,8 +65,8 @@ def test_default_folder_and_printed_summary(run_in, capsys):
 
 
 def test_same_command_twice_gives_same_metrics_and_config_replays(run_in):
-    first = baseline.main(["--epochs", "3", "--seed", "5", "--model-dir", "a"])
-    second = baseline.main(["--epochs", "3", "--seed", "5", "--model-dir", "b"])
+    first = baseline.main(["--epochs", "2", "--seed", "5", "--model-dir", "a"])
+    second = baseline.main(["--epochs", "2", "--seed", "5", "--model-dir", "b"])
     replay = baseline.main(["--config", "a/config.json", "--model-dir", "c"])
     assert first["test"] == second["test"] == replay["test"]
     assert json.load(open("c/config.json"))["seed"] == 5
@@ -171,6 +171,7 @@ def test_real_command_line_exit_code_and_single_line(tmp_path, argv):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.slow  # 30 epochs: 32 s of `make test` on 2026-12-01
 def test_baseline_reaches_097_on_digits(run_in):
     """The issue's floor: a plain MLP reaches 0.977 on an 80/20 split, so < 0.97 is a defect."""
     metrics = baseline.main([])
