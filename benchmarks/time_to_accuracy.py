@@ -11,8 +11,9 @@ The split is the shared benchmark split: a seeded shuffle (seed 0) of
   `python recipes/train.py <RECIPE_FLAGS> --dataset ../shared/data/cifar10_test.npz` trains
   the same model (on the recipe's stratified three-way split, not this one).
 - Variants (`VARIANTS`): the recipe with one change, in the same rounds, so the table says
-  what that change buys (`--whiten`, airbench's frozen whitening stem: faster early, lower at
-  epoch 10 in the 2026-12-01 run, so not the recipe's default).
+  what that change buys: `--whiten` (airbench's frozen whitening stem: faster early, lower at
+  epoch 10 in the 2026-12-01 runs, so not the recipe's default), `--width 64` (what 1.8x the
+  convolutions' multiply-adds buy) and plain cross-entropy (what label smoothing buys).
 
 Every contender trains in this one process, one after the other, each in one 10-epoch `fit`,
 in rounds: round r trains all of them from seed r, the order rotating each round, and every
@@ -31,7 +32,7 @@ accuracy in <= 1/3 of the baseline's wall time.
 
 Run:
 
-    python benchmarks/time_to_accuracy.py                    # ~36 minutes on 2 cores; writes docs/time_to_accuracy.png
+    python benchmarks/time_to_accuracy.py                    # ~1 hour on 2 cores (5 contenders x 3 rounds); writes docs/time_to_accuracy.png
     python benchmarks/time_to_accuracy.py --rounds 1 --recipe "<flags>"   # one recipe, one seed
     python benchmarks/time_to_accuracy.py --out /tmp/tta.md  # also writes the markdown section there
     python benchmarks/time_to_accuracy.py --quick            # smoke run: 512 images, 2 epochs, no figure
@@ -54,6 +55,9 @@ RECIPE_FLAGS = (
 # The recipe with one change: what that change buys.
 VARIANTS = {
     "recipe with --whiten": RECIPE_FLAGS + " --whiten",
+    "recipe with --width 64": RECIPE_FLAGS.replace("--width 48", "--width 64"),
+    "recipe without label smoothing": RECIPE_FLAGS.replace(
+        "--loss label_smoothing --label-smoothing 0.2", "--loss crossentropy"),
 }
 BASELINE_FILTERS = (32, 64, 128, 256, 256)
 TARGET_ACCURACY = 0.75
