@@ -186,6 +186,11 @@ def in_blocks(jobs, rounds):
             jobs[name]()
 
 
+def repeat_ratios(samples, numerator, denominator):
+    """Per repeat (each timed both, back to back): `samples[numerator] / samples[denominator]`."""
+    return [a / b for a, b in zip(samples[numerator], samples[denominator])]
+
+
 def block_ratios(timers, numerator, denominator, cpu=False):
     """Per round: median steady epoch of `numerator` / that of `denominator` (same round);
     wall seconds, or CPU seconds with `cpu=True`."""

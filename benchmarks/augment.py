@@ -37,6 +37,8 @@ import tensorflow as tf  # noqa: E402
 
 from kerasext.layers import CutMix, Cutout, Mixup, MixupCutMix  # noqa: E402
 
+import _bench  # noqa: E402  (beside this file)
+
 try:  # KerasCV is optional.
     import keras_cv
 except Exception as error:  # noqa: BLE001 - any import failure means "skip".
@@ -143,7 +145,7 @@ def measure(size, batch, repeats, quick):
     calls = max(3, int(3e7 / (batch * size * size * 3)))
     if quick:
         calls = max(1, calls // 4)
-    table, spreads = {}, {}
+    table, per_repeat = {}, {}
     for mode, make in (("tf.function", graph_runner), ("tf.data", pipeline_runner)):
         fns = contenders(size)
         names = list(fns)
@@ -155,16 +157,11 @@ def measure(size, batch, repeats, quick):
                 samples[name].append(seconds_per_call(runners[name], calls))
         for name in names:
             table[(size, mode, name)] = statistics.median(samples[name])
-            spreads[(size, mode, name)] = samples[name]
-    return table, spreads
+            per_repeat[(size, mode, name)] = samples[name]
+    return table, per_repeat
 
 
-def repeat_ratios(spreads, numerator, denominator):
-    """Per repeat (each timed every contender, back to back): numerator / denominator."""
-    return [a / b for a, b in zip(spreads[numerator], spreads[denominator])]
-
-
-def ratio_rows(table, sizes, spreads):
+def ratio_rows(table, sizes, samples):
     """Speed-up of ours vs the alternative and ours / floor, per setting, with the min-max
     over repeats of the same ratio."""
     rows = []
@@ -175,13 +172,13 @@ def ratio_rows(table, sizes, spreads):
                 t_ours = table[(size, mode, ours)]
                 vs_floor = t_ours / floor
                 row = {"size": size, "mode": mode, "ours": ours, "floor_x": vs_floor}
-                floors = repeat_ratios(spreads, (size, mode, ours), (size, mode, "bare x*1.0001"))
+                floors = _bench.repeat_ratios(samples, (size, mode, ours), (size, mode, "bare x*1.0001"))
                 row["floor_spread"] = (min(floors), max(floors))
                 if ours in TARGETS:
                     other, target = TARGETS[ours]
                     speedup = table[(size, mode, other)] / t_ours
                     row.update(other=other, speedup=speedup, target=target)
-                    ups = repeat_ratios(spreads, (size, mode, other), (size, mode, ours))
+                    ups = _bench.repeat_ratios(samples, (size, mode, other), (size, mode, ours))
                     row["speedup_spread"] = (min(ups), max(ups))
                     cv = other.replace("keras.", "keras_cv.").replace(
                         "RandomErasing", "RandomCutout"
@@ -280,12 +277,12 @@ def main():
     repeats = args.repeats or (3 if args.quick else 7)
 
     args.load_before = _load_average()
-    table, spreads = {}, {}
+    table, per_repeat = {}, {}
     for size in args.sizes:
         medians, samples = measure(size, args.batch, repeats, args.quick)
         table.update(medians)
-        spreads.update(samples)
-    rows = ratio_rows(table, args.sizes, spreads)
+        per_repeat.update(samples)
+    rows = ratio_rows(table, args.sizes, per_repeat)
     text = render(table, rows, args.sizes, args.batch, repeats, args)
     print(text)
     with open(args.out, "w") as handle:

@@ -80,7 +80,7 @@ def main():
               "|---|---:|---:|---:|"]
     for name in settings:
         median = statistics.median(samples[name])
-        ratios = [a / b for a, b in zip(samples[name], samples[one])]
+        ratios = _bench.repeat_ratios(samples, name, one)
         lines.append(f"| {name} | {median:.2f} ({min(samples[name]):.2f}-{max(samples[name]):.2f}) "
                      f"| {images / median:,.0f} | {_bench.median_and_spread(ratios)} |")
     lines += ["", "No target on CPU (reported only). " + GPU_NOTE]

@@ -52,11 +52,20 @@ RECIPE_FLAGS = (
     "--optimizer nesterov --schedule onecycle --learning-rate 1.0 --weight-decay 5e-4 "
     "--loss label_smoothing --label-smoothing 0.2"
 )
+
+
+def _changed(old, new):
+    """RECIPE_FLAGS with `old` replaced by `new` (an error, not a silent copy, if it lost `old`)."""
+    if old not in RECIPE_FLAGS:
+        raise ValueError(f"RECIPE_FLAGS has no {old!r}. Received: RECIPE_FLAGS={RECIPE_FLAGS!r}")
+    return RECIPE_FLAGS.replace(old, new)
+
+
 # The recipe with one change: what that change buys.
 VARIANTS = {
     "recipe with --whiten": RECIPE_FLAGS + " --whiten",
-    "recipe with --width 64": RECIPE_FLAGS.replace("--width 48", "--width 64"),
-    "recipe without label smoothing": RECIPE_FLAGS.replace(
+    "recipe with --width 64": _changed("--width 48", "--width 64"),
+    "recipe without label smoothing": _changed(
         "--loss label_smoothing --label-smoothing 0.2", "--loss crossentropy"),
 }
 BASELINE_FILTERS = (32, 64, 128, 256, 256)
