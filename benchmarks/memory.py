@@ -2,7 +2,8 @@
 
 Each variant runs a recipe in a fresh process, one after another, and the peak resident
 set size of that process (`ru_maxrss` of the finished child) is reported next to the plain
-run's. Activations dominate at large images and batches, which is where rematerialization
+run's. `--rounds` (default 3) repeats that, the order rotating each round; every figure is the
+median over rounds with the min-max beside it, and each ratio is taken within a round. Activations dominate at large images and batches, which is where rematerialization
 should show.
 
 - `--recipe baseline` (default): `recipes/baseline.py` on `--dataset` (digits resized to
@@ -23,13 +24,15 @@ Run:
     python benchmarks/memory.py --dataset ../shared/data/cifar10_test.npz --image-size 32
     python benchmarks/memory.py --recipe activations  # where activations dominate: --remat's saving
     python benchmarks/memory.py --recipe cifar --out /tmp/memory.md
-    python benchmarks/memory.py --quick            # smoke run: 16x16 digits, two variants
+    python benchmarks/memory.py --recipe cifar --rounds 5
+    python benchmarks/memory.py --quick            # smoke run: 16x16 digits, two variants, one round
 """
 
 import argparse
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,10 +79,15 @@ def main():
     parser.add_argument("--image-size", default="96")
     parser.add_argument("--batch-size", default="256")
     parser.add_argument("--epochs", default="1")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="fresh processes per variant, the order rotating (default 3; 1 with --quick)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 16x16 images, batch 32, plain and --remat --mixed-precision only")
     parser.add_argument("--out", default=None, help="also write the markdown section to this file")
     args = parser.parse_args()
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
+    if rounds < 1:
+        parser.error(f"--rounds must be at least 1. Received: --rounds {rounds}")
     variants = dict(VARIANTS)
     if args.quick:
         args.image_size, args.batch_size = "16", "32"
@@ -109,33 +117,51 @@ def main():
         common = ["--dataset", args.dataset, "--image-size", args.image_size, "--channels", "3",
                   "--batch-size", args.batch_size, "--epochs", args.epochs]
         shown = f"recipes/baseline.py, {' '.join(common)}"
-    rows = []
+    names = list(variants)
+    runs = {name: [] for name in names}  # name -> [(MB, seconds)] per round
     # ru_maxrss over children only grows, so each variant runs in its own measuring process.
-    for name, flags in variants.items():
-        code = (
-            "import sys; sys.path.insert(0, %r); import memory; "
-            "print(*memory.peak_rss_mb(%r, %r))" % (os.path.dirname(os.path.abspath(__file__)),
-                                                    common + flags, recipe)
-        )
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        mb, seconds = (float(v) for v in out.stdout.split()[-2:])
-        rows.append((name, mb, seconds))
-    plain = {name: mb for name, mb, _ in rows}  # "x --remat" is compared with "x", others with the first
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            runs[name].append(_measure(common + variants[name], recipe))
+    # "gelu --remat" against "gelu" (activations); the rest against the first variant
+    base_of = {name: (name[: -len(" --remat")] if name.endswith(" --remat") else name)
+               if args.recipe == "activations" else names[0] for name in names}
     lines = [
         f"## Peak memory (RSS) of {shown}",
         f"Python {platform.python_version()}, {_versions()}, {os.cpu_count()} CPU cores; "
-        "one fresh process per variant" + (" (--quick)" if args.quick else ""),
+        f"{rounds} round(s), each running every variant once in a fresh process, the order "
+        "rotating; median (min-max) over rounds, ratios taken within a round"
+        + (" (--quick)" if args.quick else ""),
         "",
         f"| variant | peak RSS (MB) | vs {'the same without --remat' if args.recipe == 'activations' else 'plain'} "
         "| seconds |",
         "|---|---:|---:|---:|",
     ]
-    for name, mb, seconds in rows:
-        # "gelu --remat" against "gelu"; each activation's plain row against itself; the rest against plain
-        compared = name[: -len(" --remat")] if name.endswith(" --remat") else name
-        base = plain[compared] if args.recipe == "activations" else rows[0][1]
-        lines.append(f"| {name} | {mb:,.0f} | {mb / base:.2f} | {seconds:.0f} |")
+    for name in names:
+        mb = [m for m, _ in runs[name]]
+        ratios = [m / b for (m, _), (b, _) in zip(runs[name], runs[base_of[name]])]
+        seconds = [s for _, s in runs[name]]
+        lines.append(f"| {name} | {_spread(mb, ',.0f')} | {_spread(ratios, '.2f')} "
+                     f"| {_spread(seconds, '.0f')} |")
     _emit(lines, args.out)
+
+
+def _measure(argv, recipe):
+    """(peak RSS in MB, seconds) of one recipe run, measured from a fresh process."""
+    code = (
+        "import sys; sys.path.insert(0, %r); import memory; "
+        "print(*memory.peak_rss_mb(%r, %r))" % (os.path.dirname(os.path.abspath(__file__)), argv, recipe)
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "measuring process failed")
+    return tuple(float(v) for v in out.stdout.split()[-2:])
+
+
+def _spread(values, spec):
+    """`"1,197 (1,190-1,210)"`: median and min-max; one value alone, bare."""
+    text = f"{statistics.median(values):{spec}}"
+    return text if len(values) == 1 else f"{text} ({min(values):{spec}}-{max(values):{spec}})"
 
 
 def _versions():
