@@ -97,12 +97,22 @@ def baseline(x_train, y_train, x_val, y_val, epochs, filters=BASELINE_FILTERS, s
     return model, train, val, []
 
 
+def with_epochs(flags, epochs):
+    """`flags` with its `--epochs` set to `epochs` (what the recipe trains; the table shows it)."""
+    words = shlex.split(flags)
+    if "--epochs" in words:
+        words[words.index("--epochs") + 1] = str(epochs)
+    else:
+        words += ["--epochs", str(epochs)]
+    return shlex.join(words)
+
+
 def recipe(x_train, y_train, x_val, y_val, epochs, flags):
     """kerasext's recipe, built by `recipes/train.py`'s own functions from `flags`."""
     from kerasext import data, models
 
     train_py = load_train_recipe()
-    args = train_py.build_parser().parse_args(shlex.split(flags) + ["--epochs", str(epochs)])
+    args = train_py.build_parser().parse_args(shlex.split(with_epochs(flags, epochs)))
     train_py.check_args(args)
     names = train_py.parse_augment(args.augment)
     keras.utils.set_random_seed(args.seed)
@@ -262,10 +272,10 @@ def main():
         f"{len(x_val):,} validation, {epochs} epochs" + (" (--quick)" if args.quick else ""),
         "baseline: plain Keras, 5 x conv-BN-ReLU-maxpool "
         f"{BASELINE_FILTERS}, Adam 1e-3 fixed, batch 128, no augmentation",
-        f"recipe: `python recipes/train.py {flags['recipe']}`; flip TTA = mean of the "
+        f"recipe: `python recipes/train.py {with_epochs(flags['recipe'], epochs)}`; flip TTA = mean of the "
         "predictions on the image and its mirror (the recipe's clock leaves out the mirror "
         "prediction, the TTA clock includes it)",
-        *[f"{name}: `{f}`" for name, f in flags.items() if name != "recipe"],
+        *[f"{name}: `{with_epochs(f, epochs)}`" for name, f in flags.items() if name != "recipe"],
         f"{n_rounds} round(s); round r trains every contender from seed r (weights, shuffling, "
         "augmentation draws), one `fit` each, one at a time, the order rotating each round; "
         "seconds count each model's training + validation [+ TTA] from its first epoch's start; "

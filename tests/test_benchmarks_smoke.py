@@ -72,6 +72,7 @@ def test_time_to_accuracy_quick(monkeypatch, capsys, tmp_path):
     text = run_in_process(monkeypatch, capsys, "time_to_accuracy.py", "--quick", "--epochs", "1",
                           "--out", str(out), "--plot", str(figure))
     check_section(text, out, "Time to accuracy on CIFAR-10", ">= 0.75", "1/3", "| 1 |")
+    assert "--epochs 1 " in text and "--epochs 10" not in text  # the flags shown are those trained
     assert figure.stat().st_size > 0
 
 
