@@ -32,6 +32,7 @@ import argparse
 import os
 import platform
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -95,12 +96,12 @@ def main():
     if args.recipe == "cifar":
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         from _bench import CIFAR, no_cifar  # noqa: E402  (only here: it imports TensorFlow)
-        from time_to_accuracy import RECIPE_FLAGS
+        from time_to_accuracy import RECIPE_FLAGS, with_epochs
 
         if not os.path.isfile(CIFAR):
             return _emit(["## Peak memory (RSS) of the CIFAR recipe", "", no_cifar()], args.out)
         recipe = "train"
-        common = RECIPE_FLAGS.split() + ["--dataset", CIFAR, "--epochs", args.epochs]
+        common = shlex.split(with_epochs(RECIPE_FLAGS, args.epochs)) + ["--dataset", CIFAR]
         if args.quick:
             common += ["--width", "8", "--split", "0.05,0.05,0.9"]
         shown = f"recipes/train.py {' '.join(common).replace(CIFAR, os.path.relpath(CIFAR, ROOT))}"
