@@ -9,7 +9,7 @@ figure is the median over rounds with the min-max beside it, the ratio taken wit
 kerasext streamed folders, memory grew by about 1.4 MB per image at 160 px).
 
 The model is kept small (`--model cnn --width 8`) so the run measures the data pipeline,
-not the network, in a few minutes on 2 cores; `--train-flags` changes it.
+not the network: each run takes 1-7 minutes on 2 cores (about 25 minutes for 3 rounds); `--train-flags` changes it.
 
 Run:
 

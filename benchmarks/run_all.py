@@ -8,7 +8,7 @@ saying so (its last error line) and makes the whole run exit 1; the others still
 
 Run:
 
-    python benchmarks/run_all.py                 # the suite, about an hour on 2 cores (data_memory ~30 min)
+    python benchmarks/run_all.py                 # the suite, about 2.5 hours on 2 cores (time_to_accuracy ~1 h)
     python benchmarks/run_all.py --quick --out /tmp/results.md   # smoke run
     python benchmarks/run_all.py --only augment time_to_accuracy   # replaces those sections
 
