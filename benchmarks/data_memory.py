@@ -5,11 +5,13 @@ hard links to the largest one's files. `recipes/train.py --data-dir FOLDER --ima
 --epochs 1` runs on each in a fresh process; its peak resident set size (`ru_maxrss` from
 `os.wait4` on that process) is reported with the ratio of the largest size's peak to the
 smallest's. `--rounds` (default 3) runs every size once per round, the order rotating; every
-figure is the median over rounds with the min-max beside it, the ratio taken within a round. Target: <= 1.3 between 2,500 and 25,000 images (before
-kerasext streamed folders, memory grew by about 1.4 MB per image at 160 px).
+figure is the median over rounds with the min-max beside it, the ratio taken within a round.
+Target: <= 1.3 between 2,500 and 25,000 images, on the median (before kerasext streamed
+folders, memory grew by about 1.4 MB per image at 160 px).
 
 The model is kept small (`--model cnn --width 8`) so the run measures the data pipeline,
-not the network: each run takes 1-7 minutes on 2 cores (about 25 minutes for 3 rounds); `--train-flags` changes it.
+not the network: each run takes 1-7 minutes on 2 cores, 3 rounds about 25 minutes;
+`--train-flags` changes it.
 
 Run:
 

@@ -3,8 +3,8 @@
 Each variant runs a recipe in a fresh process, one after another, and the peak resident
 set size of that process (`ru_maxrss` of the finished child) is reported next to the plain
 run's. `--rounds` (default 3) repeats that, the order rotating each round; every figure is the
-median over rounds with the min-max beside it, and each ratio is taken within a round. Activations dominate at large images and batches, which is where rematerialization
-should show.
+median over rounds with the min-max beside it, and each ratio is taken within a round.
+Activations dominate at large images and batches, which is where rematerialization should show.
 
 - `--recipe baseline` (default): `recipes/baseline.py` on `--dataset` (digits resized to
   96x96 RGB, batch 256, unless told otherwise).
@@ -160,7 +160,8 @@ def _measure(argv, recipe):
 
 
 def _spread(values, spec):
-    """`"1,197 (1,190-1,210)"`: median and min-max; one value alone, bare."""
+    """`"1,197 (1,190-1,210)"`: median and min-max; one value alone, bare (what
+    `_bench.median_and_spread` prints, without importing TensorFlow into this parent process)."""
     text = f"{statistics.median(values):{spec}}"
     return text if len(values) == 1 else f"{text} ({min(values):{spec}}-{max(values):{spec}})"
 
