@@ -202,12 +202,14 @@ def block_ratios(timers, numerator, denominator, cpu=False):
     return ratios
 
 
-def median_and_spread(values, digits=3, bare_single=False):
+def median_and_spread(values, digits=3, bare_single=False, thousands=False):
     """`"1.012 (0.990-1.040)"`: the median of per-round values and their min-max (`"never"`
-    for inf; `"-"` for none; with `bare_single`, one value alone is printed bare)."""
+    for inf; `"-"` for none; with `bare_single`, one value alone is printed bare; with
+    `thousands`, `"2,301 (2,296-2,331)"`)."""
     if not values:
         return "-"
-    text = lambda v: "never" if v == float("inf") else f"{v:.{digits}f}"  # noqa: E731
+    comma = "," if thousands else ""
+    text = lambda v: "never" if v == float("inf") else f"{v:{comma}.{digits}f}"  # noqa: E731
     median = statistics.median(values)
     if bare_single and len(values) == 1:
         return text(median)

@@ -101,7 +101,7 @@ def main(argv=None):
     ])
     lines += ["| images | peak RSS (MB) | vs smallest | seconds |", "|---:|---:|---:|---:|"]
     for count in sizes:
-        lines.append(f"| {count:,} | {median_and_spread([mb for mb, _ in runs[count]], 0, True)} "
+        lines.append(f"| {count:,} | {median_and_spread([mb for mb, _ in runs[count]], 0, True, thousands=True)} "
                      f"| {median_and_spread(per_round(count), 2, True)} "
                      f"| {median_and_spread([s for _, s in runs[count]], 0, True)} |")
     lines += ["", f"Ratio of peak RSS, {sizes[-1]:,} / {sizes[0]:,} images: "
