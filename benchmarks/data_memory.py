@@ -90,7 +90,9 @@ def main(argv=None):
         for r in range(rounds):
             for count in sizes[r % len(sizes):] + sizes[: r % len(sizes)]:
                 runs[count].append(peak_rss_mb(folders[count], image_size, args.epochs, extra, scratch))
-    per_round = lambda count: [mb / small for (mb, _), (small, _) in zip(runs[count], runs[sizes[0]])]  # noqa: E731
+    def per_round(count):  # peak / the smallest size's peak, within each round
+        return [mb / small for (mb, _), (small, _) in zip(runs[count], runs[sizes[0]])]
+
     ratios = per_round(sizes[-1])
     ratio = statistics.median(ratios)
     lines = header("Peak memory of train.py on image folders", [
