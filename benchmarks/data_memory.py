@@ -30,7 +30,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _bench import ROOT, emit, header, median_and_spread, parser, verdict  # noqa: E402
+from _bench import ROOT, emit, header, median_and_spread, parser, repeat_ratios, verdict  # noqa: E402
 from data_throughput import write_jpegs  # noqa: E402
 
 TARGET = 1.3
@@ -90,10 +90,8 @@ def main(argv=None):
         for r in range(rounds):
             for count in sizes[r % len(sizes):] + sizes[: r % len(sizes)]:
                 runs[count].append(peak_rss_mb(folders[count], image_size, args.epochs, extra, scratch))
-    def per_round(count):  # peak / the smallest size's peak, within each round
-        return [mb / small for (mb, _), (small, _) in zip(runs[count], runs[sizes[0]])]
-
-    ratios = per_round(sizes[-1])
+    peaks = {count: [mb for mb, _ in runs[count]] for count in sizes}
+    ratios = repeat_ratios(peaks, sizes[-1], sizes[0])  # within each round
     ratio = statistics.median(ratios)
     lines = header("Peak memory of train.py on image folders", [
         f"`recipes/train.py --data-dir FOLDER --image-size {image_size} --epochs {args.epochs} "
@@ -103,8 +101,8 @@ def main(argv=None):
     ])
     lines += ["| images | peak RSS (MB) | vs smallest | seconds |", "|---:|---:|---:|---:|"]
     for count in sizes:
-        lines.append(f"| {count:,} | {median_and_spread([mb for mb, _ in runs[count]], 0, True, thousands=True)} "
-                     f"| {median_and_spread(per_round(count), 2, True)} "
+        lines.append(f"| {count:,} | {median_and_spread(peaks[count], 0, True, thousands=True)} "
+                     f"| {median_and_spread(repeat_ratios(peaks, count, sizes[0]), 2, True)} "
                      f"| {median_and_spread([s for _, s in runs[count]], 0, True)} |")
     lines += ["", f"Ratio of peak RSS, {sizes[-1]:,} / {sizes[0]:,} images: "
               f"**{median_and_spread(ratios, 2, True)}** (target <= {TARGET} on the median: "
